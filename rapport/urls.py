@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("rapport.api.urls")),
+    path("", include("rapport.people.urls")),
+    path("import/", include("rapport.people.imports.urls")),
+    path("", include("rapport.timeline.urls")),
+    path("", include("rapport.web.urls")),
+]

@@ -1,0 +1,2 @@
+def navigation(request):
+    return {"nav_section": getattr(request, "nav_section", "")}
