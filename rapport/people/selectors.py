@@ -220,3 +220,25 @@ def minutes_with_contact(contact: Contact) -> int:
 
 def custom_field_definitions(entity: str) -> list[CustomField]:
     return list(CustomField.objects.filter(entity=entity))
+
+
+def tags_for_contacts(contact_ids: list[int]) -> dict[int, list[str]]:
+    """Tag names per contact for one page of a list, in one query."""
+    through = Contact.tags.through
+    result: dict[int, list[str]] = {}
+    for contact_id, name in through.objects.filter(contact_id__in=contact_ids).values_list(
+            "contact_id", "tag__name").order_by("tag__name"):
+        result.setdefault(contact_id, []).append(name)
+    return result
+
+
+def search_companies(user, q: str, *, limit: int = 10) -> list[Company]:
+    return list(company_queryset(user).filter(_company_search_q(q)).order_by("name_key", "id")[:limit])
+
+
+def stage_counts(user) -> list[tuple[str, str, int]]:
+    """(stage, label, count) of the contacts the user may see, in lifecycle order."""
+    from django.db.models import Count
+
+    counts = dict(contact_queryset(user).order_by().values_list("lifecycle_stage").annotate(n=Count("id")))
+    return [(s.value, s.label, counts.get(s.value, 0)) for s in LifecycleStage]

@@ -380,3 +380,13 @@ def restore_company(*, actor, company_id: int, source: str = "web") -> Company:
     company.save(update_fields=["deleted_at"])
     audit.audit(actor=actor, action=AuditAction.RESTORE, instance=company, source=source)
     return company
+
+
+def company_named(*, actor, name: str, source: str = "web") -> Company | None:
+    """The visible company with this name, or a new one owned by the actor (typing a new
+    company name on a contact form creates it, as sellers expect)."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    existing = selectors.company_queryset(actor).filter(name_key=name.lower()).order_by("id").first()
+    return existing or create_company(actor=actor, data={"name": name}, source=source)

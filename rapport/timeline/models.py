@@ -29,6 +29,18 @@ class EventKind(models.TextChoices):
 ACTIVITY_KINDS = (EventKind.NOTE, EventKind.CALL, EventKind.MEETING, EventKind.EMAIL)
 
 
+class CallOutcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    LEFT_VOICEMAIL = "voicemail", "Left voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
 class Activity(TrackedModel):
     """Something a person did with a customer and logged: the editable side of an event."""
 
@@ -48,8 +60,8 @@ class Activity(TrackedModel):
     body = models.TextField(blank=True, default="")
     # Minutes spent with the customer: time with customers is a first-class figure.
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
-    outcome = models.CharField(max_length=30, blank=True, default="")
-    direction = models.CharField(max_length=10, blank=True, default="")
+    outcome = models.CharField(max_length=30, blank=True, default="", choices=CallOutcome.choices)
+    direction = models.CharField(max_length=10, blank=True, default="", choices=Direction.choices)
     attendees = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -62,18 +74,6 @@ class Activity(TrackedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.subject or self.body[:40]}"
-
-
-class CallOutcome(models.TextChoices):
-    CONNECTED = "connected", "Connected"
-    LEFT_VOICEMAIL = "voicemail", "Left voicemail"
-    NO_ANSWER = "no_answer", "No answer"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
-
-
-class Direction(models.TextChoices):
-    INBOUND = "inbound", "Inbound"
-    OUTBOUND = "outbound", "Outbound"
 
 
 class Event(models.Model):

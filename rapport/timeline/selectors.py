@@ -61,3 +61,21 @@ def get_activity(user, activity_id: int) -> Activity:
     if activity.company_id and people.company_queryset(user).filter(pk=activity.company_id).exists():
         return activity
     raise NotVisible(f"activity {activity_id}")
+
+
+def minutes_logged_by(user, *, days: int = 30) -> int:
+    """Minutes the user spent with customers in the last `days` days."""
+    import datetime as dt
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    since = timezone.now() - dt.timedelta(days=days)
+    total = Activity.objects.filter(owner=user, deleted_at__isnull=True, occurred_at__gte=since).aggregate(
+        m=Sum("duration_minutes"))
+    return int(total["m"] or 0)
+
+
+def recent_activities_by(user, *, limit: int = 8) -> list[Activity]:
+    return list(Activity.objects.filter(owner=user, deleted_at__isnull=True).select_related("contact", "company")
+                .order_by("-occurred_at")[:limit])
