@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("rapport.api.urls")),
+    path("settings/", include("rapport.api.web_urls")),
     path("", include("rapport.people.urls")),
     path("import/", include("rapport.people.imports.urls")),
     path("", include("rapport.timeline.urls")),

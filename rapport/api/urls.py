@@ -1,1 +1,7 @@
-urlpatterns: list = []
+"""/api/v1/ (included by rapport/urls.py)."""
+
+from django.urls import path
+
+from .api import api
+
+urlpatterns = [path("", api.urls)]

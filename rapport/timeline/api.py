@@ -9,7 +9,7 @@ import datetime as dt
 from enum import Enum
 from typing import Any
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from rapport.api.auth import actor_of
@@ -101,7 +101,7 @@ def log_activity(request, payload: ActivityCreate):
     contact = _record(actor, people.get_contact, data.pop("contact", None), "contact")
     company = _record(actor, people.get_company, data.pop("company", None), "company")
     activity = services.log_activity(actor=actor, data=data, contact=contact, company=company, source=SOURCE)
-    return 201, activity
+    return Status(201, activity)
 
 
 @router.get("/activities/{activity_id}", response={200: ActivityOut, **ERRORS}, tags=["activities"],
@@ -125,7 +125,7 @@ def delete_activity(request, activity_id: int):
     """Removes the activity (and its event) from the timeline."""
     actor = actor_of(request)
     services.delete_activity(actor=actor, activity=selectors.get_activity(actor, activity_id), source=SOURCE)
-    return 204, None
+    return Status(204, None)
 
 
 # --- events -----------------------------------------------------------------------------------
