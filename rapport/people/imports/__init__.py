@@ -1,0 +1,1 @@
+"""CSV import of contacts and companies: reading, mapping, judging rows, and the bulk engine."""
