@@ -25,6 +25,7 @@ def test_other_teams_contact_is_not_found(page, seller, other_seller, make_conta
     assert missing.status == 404
 
     # Nor does the search box reveal it.
+    page.goto("/")
     box = page.get_by_label("Search contacts and companies")
     box.fill("Northerner")
     box.press("Enter")
