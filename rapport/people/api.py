@@ -266,3 +266,19 @@ def delete_company(request, company_id: int):
     actor = actor_of(request)
     services.delete_company(actor=actor, company=selectors.get_company(actor, company_id), source=SOURCE)
     return Status(204, None)
+
+
+# --- search -----------------------------------------------------------------------------------
+
+class SearchResults(Schema):
+    contacts: list[ContactOut]
+    companies: list[CompanyOut]
+
+
+@router.get("/search", response={200: SearchResults, **LIST_ERRORS}, tags=["search"], operation_id="search")
+def search(request, q: str = Query(..., description="At least 2 characters: name, e-mail, phone or domain"),
+           limit: int = Query(8, ge=1, le=50)):
+    """The global search box: contacts and companies you may see, by name, e-mail, phone or domain."""
+    found = selectors.search_everything(actor_of(request), q, limit=limit)
+    prefetch_related_objects(found["contacts"], "tags")
+    return found

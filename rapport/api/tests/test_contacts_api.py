@@ -381,3 +381,27 @@ def test_admin_moves_a_contact_to_another_team_and_the_team_follows(admin_user, 
     assert body["owner"] == other_seller.pk
     assert body["team"] == other_seller.profile.team_id
     assert api_as(seller).get(f"/contacts/{contact.pk}").status_code == 404
+
+
+# --- global search ----------------------------------------------------------------------------
+
+def test_search_finds_contacts_and_companies_the_user_may_see(seller, other_seller, api_as, make_contact,
+                                                              make_company):
+    mine = make_contact(seller, first_name="Grace", last_name="Hopper", email="grace@navy.example")
+    make_contact(other_seller, first_name="Grace", last_name="Kelly", email="grace@monaco.example")
+    company = make_company(seller, name="Grace Labs", domain="gracelabs.example")
+    make_company(other_seller, name="Grace Hidden", domain="gracehidden.example")
+    api = api_as(seller)
+
+    body = api.get("/search", {"q": "grace"}).json()
+    assert [c["id"] for c in body["contacts"]] == [mine.pk]
+    assert [c["id"] for c in body["companies"]] == [company.pk]
+    assert api.get("/search", {"q": "grace@monaco"}).json()["contacts"] == []
+    assert api.get("/search", {"q": "gracehidden.example"}).json()["companies"] == []
+
+
+def test_search_input_is_checked(seller, api_as):
+    api = api_as(seller)
+    assert ("query", "q") in field_errors(api.get("/search"))
+    assert ("query", "limit") in field_errors(api.get("/search", {"q": "ab", "limit": 0}))
+    assert api.get("/search", {"q": "a"}).json() == {"contacts": [], "companies": []}

@@ -15,6 +15,7 @@ EXPECTED_PATHS = {
     "/api/v1/activities": {"post"},
     "/api/v1/activities/{activity_id}": {"get", "patch", "delete"},
     "/api/v1/events": {"get"},
+    "/api/v1/search": {"get"},
 }
 
 
