@@ -14,7 +14,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from rapport.api.auth import actor_of
-from rapport.api.schemas import InputSchema, Problem, ValidationProblem
+from rapport.api.schemas import InputSchema, Problem, ValidationProblem, reject_unknown_params
 
 from . import selectors, services
 from .models import LifecycleStage
@@ -129,6 +129,7 @@ class ContactFilters(Schema):
             operation_id="list_contacts")
 def list_contacts(request, filters: Query[ContactFilters]):
     """Contacts you may see, newest first. Filter custom fields with `cf_<key>=value`."""
+    reject_unknown_params(request, ContactFilters, prefix="cf_")
     params = {**filters.model_dump(exclude={"cursor", "limit"}), **_custom_field_params(request)}
     page = selectors.list_contacts(actor_of(request), params, cursor=filters.cursor, size=filters.limit)
     prefetch_related_objects(page.items, "tags")
@@ -232,6 +233,7 @@ class CompanyFilters(Schema):
             operation_id="list_companies")
 def list_companies(request, filters: Query[CompanyFilters]):
     """Companies you may see, newest first. Filter custom fields with `cf_<key>=value`."""
+    reject_unknown_params(request, CompanyFilters, prefix="cf_")
     params = {**filters.model_dump(exclude={"cursor", "limit"}), **_custom_field_params(request)}
     page = selectors.list_companies(actor_of(request), params, cursor=filters.cursor, size=filters.limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
@@ -279,6 +281,7 @@ class SearchResults(Schema):
 def search(request, q: str = Query(..., description="At least 2 characters: name, e-mail, phone or domain"),
            limit: int = Query(8, ge=1, le=50)):
     """The global search box: contacts and companies you may see, by name, e-mail, phone or domain."""
+    reject_unknown_params(request, names=("q", "limit"))
     found = selectors.search_everything(actor_of(request), q, limit=limit)
     prefetch_related_objects(found["contacts"], "tags")
     return found

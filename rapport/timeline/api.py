@@ -13,7 +13,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from rapport.api.auth import actor_of
-from rapport.api.schemas import InputSchema, Problem, ValidationProblem
+from rapport.api.schemas import InputSchema, Problem, ValidationProblem, reject_unknown_params
 from rapport.core.errors import NotVisible, ValidationFailed
 from rapport.core.pagination import keyset_page
 from rapport.people import selectors as people
@@ -178,6 +178,7 @@ def list_events(request, filters: Query[EventFilters]):
 
     Filtering by a contact or company you may not see answers 404.
     """
+    reject_unknown_params(request, EventFilters)
     actor = actor_of(request)
     if filters.contact is not None:
         page = selectors.contact_timeline(actor, filters.contact, kind=filters.kind, cursor=filters.cursor,

@@ -83,6 +83,7 @@ def test_list_companies_with_filters_and_cursor(seller, api_as, make_company):
     ({"cursor": "@@@"}, ("query", "cursor")),
     ({"sort": "domain"}, ("query", "sort")),
     ({"cf_unknown": "x"}, ("query", "cf_unknown")),
+    ({"name": "Acme"}, ("query", "name")),
 ])
 def test_list_companies_rejects_bad_parameters(seller, api_as, params, loc):
     assert loc in field_errors(api_as(seller).get("/companies", params))

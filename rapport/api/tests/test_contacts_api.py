@@ -203,6 +203,8 @@ def test_list_filters(seller, api_as, make_contact, make_company, teammate, budg
     ({"owner": "someone"}, ("query", "owner")),
     ({"company": "acme"}, ("query", "company")),
     ({"cf_colour": "red"}, ("query", "cf_colour")),
+    ({"stag": "lead"}, ("query", "stag")),
+    ({"page": "2"}, ("query", "page")),
 ])
 def test_list_rejects_bad_parameters(seller, api_as, make_contact, params, loc):
     make_contact(seller)
@@ -404,4 +406,5 @@ def test_search_input_is_checked(seller, api_as):
     api = api_as(seller)
     assert ("query", "q") in field_errors(api.get("/search"))
     assert ("query", "limit") in field_errors(api.get("/search", {"q": "ab", "limit": 0}))
+    assert ("query", "type") in field_errors(api.get("/search", {"q": "ab", "type": "contact"}))
     assert api.get("/search", {"q": "a"}).json() == {"contacts": [], "companies": []}

@@ -163,6 +163,7 @@ def test_unfiltered_events_show_only_what_the_user_may_see(seller, other_seller,
     ({"limit": 201}, ("query", "limit")),
     ({"cursor": "%%"}, ("query", "cursor")),
     ({"contact": "ann"}, ("query", "contact")),
+    ({"contact_id": "1"}, ("query", "contact_id")),
 ])
 def test_events_reject_bad_parameters(seller, api_as, make_contact, params, loc):
     make_contact(seller)
