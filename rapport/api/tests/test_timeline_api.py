@@ -182,3 +182,22 @@ def test_events_list_runs_a_constant_number_of_queries(seller, api_as, make_cont
         timeline.log_activity(actor=seller, contact=contact, data={"kind": "note", "body": "x"})
     with django_assert_max_num_queries(len(few)):
         assert len(api.get("/events", {"contact": contact.pk}).json()["items"]) == 30
+
+
+def test_only_the_author_or_their_manager_changes_an_activity(seller, teammate, manager, admin_user, api_as,
+                                                              make_contact):
+    contact = make_contact(seller)
+    activity = timeline.log_activity(actor=seller, data={"kind": "call", "duration_minutes": 30}, contact=contact)
+
+    # The teammate sees it on the timeline but may not rewrite the seller's logged time.
+    colleague = api_as(teammate)
+    assert colleague.get(f"/activities/{activity.pk}").status_code == 200
+    response = colleague.patch(f"/activities/{activity.pk}", {"duration_minutes": 300})
+    assert response.status_code == 403 and "detail" in response.json()
+    assert colleague.delete(f"/activities/{activity.pk}").status_code == 403
+    activity.refresh_from_db()
+    assert (activity.duration_minutes, activity.deleted_at) == (30, None)
+
+    assert api_as(manager).patch(f"/activities/{activity.pk}", {"duration_minutes": 35}).status_code == 200
+    assert api_as(admin_user).patch(f"/activities/{activity.pk}", {"duration_minutes": 40}).status_code == 200
+    assert api_as(seller).delete(f"/activities/{activity.pk}").status_code == 204
