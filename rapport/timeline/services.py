@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.core import audit
-from rapport.core.errors import ValidationFailed
+from rapport.core.errors import NotAllowed, ValidationFailed
 from rapport.core.models import AuditAction
-from rapport.core.visibility import team_id_for_owner
+from rapport.core.visibility import is_admin, profile_of, team_id_for_owner
 
 from .models import ACTIVITY_KINDS, Activity, CallOutcome, Direction, Event, EventKind
 
@@ -130,8 +130,24 @@ def log_activity(*, actor, data: dict[str, Any], contact=None, company=None, sou
     return activity
 
 
+def check_may_change_activity(actor, activity: Activity) -> None:
+    """Only the person who logged an activity, their team's manager or an admin may change it.
+
+    Seeing a contact's timeline is not enough to rewrite a colleague's logged call: the minutes
+    in it count towards that colleague's time with customers.
+    """
+    if activity.owner_id == actor.pk or is_admin(actor):
+        return
+    profile = profile_of(actor)
+    if profile.role == "manager" and profile.team_id is not None and profile.team_id == activity.team_id:
+        return
+    raise NotAllowed("only the person who logged this activity (or their manager) may change it")
+
+
 @transaction.atomic
 def update_activity(*, actor, activity: Activity, data: dict[str, Any], source: str = "web") -> Activity:
+    """Change a logged activity (the caller fetched it with a selector taking the actor)."""
+    check_may_change_activity(actor, activity)
     cleaned = _clean_activity(data, creating=False)
     before = audit.snapshot(activity, ACTIVITY_FIELDS)
     for name, value in cleaned.items():
@@ -147,6 +163,7 @@ def update_activity(*, actor, activity: Activity, data: dict[str, Any], source: 
 
 @transaction.atomic
 def delete_activity(*, actor, activity: Activity, source: str = "web") -> Activity:
+    check_may_change_activity(actor, activity)
     activity.deleted_at = timezone.now()
     activity.save(update_fields=["deleted_at"])
     audit.audit(actor=actor, action=AuditAction.DELETE, instance=activity, source=source)
