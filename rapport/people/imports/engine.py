@@ -230,6 +230,8 @@ class _Writer:
         self.required_custom = required_custom
         self.rejects = rejects
         self.event_payload = {"source": "import", "file": run.label}
+        # On SQLite a JSON value is its text; other databases want their own adapter.
+        self.dumps = json.dumps if connection.vendor == "sqlite" else _json
         if run.job_id:
             self.event_payload["import_job"] = run.job_id
 
@@ -253,7 +255,7 @@ class _Writer:
 
     def audit_rows(self, now, action: str, record_type: str, items: list[tuple[int, dict]]) -> list[tuple]:
         at = _when(now)
-        return [(at, self.actor_id, action, record_type, record_id, _json(changes), "import")
+        return [(at, self.actor_id, action, record_type, record_id, self.dumps(changes), "import")
                 for record_id, changes in items]
 
 
@@ -296,8 +298,7 @@ class ContactWriter(_Writer):
         if not accepted:
             return
         emails = [item.values["email"] for item in accepted]
-        taken = set(Contact.objects.filter(deleted_at__isnull=True, email__in=emails)
-                    .values_list("email", flat=True))
+        taken = self._taken(emails)
         visible: dict[str, dict] = {}
         if taken:
             visible = {row["email"]: row for row in selectors.contact_queryset(self.actor)
@@ -322,6 +323,21 @@ class ContactWriter(_Writer):
         now = timezone.now()
         self._create(creates, company_ids, now)
         self._apply_updates(updates, company_ids, now)
+
+    def _taken(self, emails: list[str]) -> set[str]:
+        """Which of these e-mails live contacts already use, whoever may see them.
+
+        Plain SQL: the ORM spends longer building a 5,000-value IN list than SQLite takes to answer.
+        """
+        table = connection.ops.quote_name(Contact._meta.db_table)
+        taken: set[str] = set()
+        with connection.cursor() as cursor:
+            for start in range(0, len(emails), 2000):
+                part = emails[start:start + 2000]
+                cursor.execute(f"SELECT email FROM {table} WHERE deleted_at IS NULL AND email IN "
+                               f"({', '.join(['%s'] * len(part))})", part)
+                taken.update(email for (email,) in cursor.fetchall())
+        return taken
 
     # --- companies named by contacts ---------------------------------------------------------
 
@@ -373,45 +389,55 @@ class ContactWriter(_Writer):
     def _create(self, creates: list[Accepted], company_ids: dict[str, int], now) -> None:
         if not creates:
             return
+        dumps = self.dumps
         stamp = _when(now)
-        defaults = {f.column: f.get_default() for f in self.fields}
+        columns = self.columns
+        index = {c: i for i, c in enumerate(columns)}
         json_columns = {f.column for f in self.fields if isinstance(f, models.JSONField)}
-        base = {**defaults, "created_at": stamp, "updated_at": stamp, "created_by_id": self.actor_id,
-                "owner_id": self.owner_id, "team_id": self.team_id, "deleted_at": None}
-        rows, audits_changes = [], []
+        template = []
+        for f in self.fields:
+            default = f.get_default()
+            template.append(dumps(default) if f.column in json_columns else default)
+        for column, value in (("created_at", stamp), ("updated_at", stamp), ("created_by_id", self.actor_id),
+                              ("owner_id", self.owner_id), ("team_id", self.team_id), ("deleted_at", None)):
+            template[index[column]] = value
+        i_first, i_last, i_company = index["first_name"], index["last_name"], index["company_id"]
+        i_name_key, i_last_key, i_stage = index["name_key"], index["last_name_key"], index["lifecycle_stage"]
+        default_stage = template[i_stage]
+        skip = {"company", "tags"}
+        fixed = {"owner": [None, self.owner_id], "team": [None, self.team_id]}
+        rows, changes_json, company_of = [], [], []
         for item in creates:
             values = item.values
-            record = dict(base)
+            row = template.copy()
             for key, value in values.items():
-                if key not in ("company", "tags"):
-                    record[key] = value
-            if "company" in values:
-                record["company_id"] = company_ids[values["company"].lower()]
-            record["name_key"] = name_key(record["first_name"], record["last_name"])
-            record["last_name_key"] = record["last_name"].lower()
-            changes = {k: [None, v] for k, v in values.items() if k not in ("company", "tags")}
-            changes["lifecycle_stage"] = [None, record["lifecycle_stage"]]
-            changes["owner"] = [None, self.owner_id]
-            changes["team"] = [None, self.team_id]
-            if record["company_id"]:
-                changes["company"] = [None, record["company_id"]]
+                if key not in skip:
+                    row[index[key]] = dumps(value) if key in json_columns else value
+            company_id = company_ids[values["company"].lower()] if "company" in values else None
+            row[i_company] = company_id
+            company_of.append(company_id)
+            first, last = row[i_first], row[i_last]
+            row[i_name_key] = f"{first} {last}".strip().lower()[:201]
+            row[i_last_key] = last.lower()
+            changes = {k: [None, v] for k, v in values.items() if k not in skip}
+            if "lifecycle_stage" not in values:
+                changes["lifecycle_stage"] = [None, default_stage]
+            changes.update(fixed)
+            if company_id:
+                changes["company"] = [None, company_id]
             if "tags" in values:
                 changes["tags"] = [None, values["tags"]]
-            audits_changes.append(changes)
-            for column in json_columns:
-                record[column] = _json(record[column])
-            rows.append(tuple(record[c] for c in self.columns))
-        _insert(Contact, self.columns, rows)
-        ids = dict(Contact.objects.filter(deleted_at__isnull=True, email__in=[i.values["email"] for i in creates])
-                   .values_list("email", "id"))
-        contact_ids = [ids[item.values["email"]] for item in creates]
-        _insert(AuditEntry, AUDIT_COLUMNS, self.audit_rows(
-            now, AuditAction.CREATE, self.record_type, list(zip(contact_ids, audits_changes, strict=True))))
+            changes_json.append(dumps(changes))
+            rows.append(row)
+        contact_ids = self._insert_contacts(rows, [item.values["email"] for item in creates])
+        actor_id, record_type = self.actor_id, self.record_type
+        _insert(AuditEntry, AUDIT_COLUMNS, [
+            (stamp, actor_id, AuditAction.CREATE.value, record_type, cid, changes, "import")
+            for cid, changes in zip(contact_ids, changes_json, strict=True)])
         summary = f"Imported from {self.run.label}"[:300]
-        payload = _json(self.event_payload)
-        _insert(Event, EVENT_COLUMNS, [
-            ("record", stamp, self.actor_id, contact_id, row[self.columns.index("company_id")], summary, payload)
-            for contact_id, row in zip(contact_ids, rows, strict=True)])
+        payload = dumps(self.event_payload)
+        _insert(Event, EVENT_COLUMNS, [("record", stamp, actor_id, cid, company_id, summary, payload)
+                                       for cid, company_id in zip(contact_ids, company_of, strict=True)])
         tagged = [(cid, item.values["tags"]) for cid, item in zip(contact_ids, creates, strict=True)
                   if "tags" in item.values]
         if tagged:
@@ -420,6 +446,27 @@ class ContactWriter(_Writer):
                     [(cid, tag_ids[n]) for cid, names in tagged for n in names])
         self.summary.read += len(creates)
         self.summary.created += len(creates)
+
+    def _insert_contacts(self, rows: list[list], emails: list[str]) -> list[int]:
+        """Insert and return the new ids in row order."""
+        if connection.vendor == "sqlite":
+            # The import holds SQLite's write lock for the whole chunk (IMMEDIATE transactions),
+            # so the rows above the current highest id are exactly the ones inserted here, in order.
+            # Reading them by id range is much cheaper than looking 5,000 e-mails up again.
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Contact._meta.db_table}")
+                before = cursor.fetchone()[0]
+                _insert(Contact, self.columns, rows)
+                cursor.execute(f"SELECT id, email FROM {Contact._meta.db_table} WHERE id > %s ORDER BY id",
+                               [before])
+                found = cursor.fetchall()
+            if [email for _, email in found] == emails:
+                return [cid for cid, _ in found]
+            ids = {email: cid for cid, email in found}
+        else:
+            _insert(Contact, self.columns, rows)
+            ids = dict(Contact.objects.filter(deleted_at__isnull=True, email__in=emails).values_list("email", "id"))
+        return [ids[email] for email in emails]
 
     # --- updating -----------------------------------------------------------------------------
 

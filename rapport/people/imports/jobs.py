@@ -116,7 +116,10 @@ def set_mapping(*, actor, job: ImportJob, mapping: dict[str, str]) -> ImportJob:
 def start(*, actor, job: ImportJob) -> ImportJob:
     """Small files import now; big ones go to the background worker and show progress."""
     if job.rows_total <= settings.RAPPORT_IMPORT_INLINE_ROWS:
-        run_job(job.pk)
+        try:
+            run_job(job.pk)
+        except Exception:  # noqa: BLE001 - run_job stored the error on the job; its page shows it
+            pass
     else:
         from .tasks import run_import_job
 
