@@ -276,7 +276,7 @@ def test_companies_upsert_by_domain_and_reject_hidden_ones(seller, other_seller,
 
 def test_parallel_workers_give_the_same_result(seller, tmp_path):
     rows = [["Email", "Phone Number"]]
-    rows += [[f"p{n}@example.com", "+1 415 555 %04d" % n if n % 10 else "bad phone"] for n in range(300)]
+    rows += [[f"p{n}@example.com", f"+1 415 555 {n:04d}" if n % 10 else "bad phone"] for n in range(300)]
     _, summary = run(seller, csv_file(tmp_path, rows), workers=2)
     assert (summary.read, summary.created, summary.rejected) == (300, 270, 30)
     assert [r["line"] for r in rejects_of(summary)][:3] == ["2", "12", "22"]
