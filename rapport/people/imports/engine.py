@@ -19,6 +19,7 @@ import csv
 import json
 import multiprocessing
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -206,16 +207,23 @@ class ImportRun:
         # do it while this process writes. The semaphore keeps read-ahead to a few chunks, so a
         # huge file never sits in memory whole.
         window = threading.BoundedSemaphore(workers * 3)
+        sent: deque[list] = deque()
 
         def bounded() -> Iterator[list]:
             for chunk in chunks:
                 window.acquire()
+                sent.append(chunk)
                 yield chunk
 
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
-            for judged in pool.imap(partial(judge_chunk, rules), bounded()):
+            # Workers send back judgements without the cells (half the pickling); results come in
+            # order, so the cells are those of the oldest chunk sent.
+            for judged in pool.imap(partial(judge_chunk, rules, keep_cells=False), bounded()):
+                chunk = sent.popleft()
                 window.release()
+                for item, (_line, cells) in zip(judged, chunk, strict=True):
+                    item.cells = cells
                 yield judged
 
 

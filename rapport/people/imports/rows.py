@@ -239,5 +239,10 @@ def size_band_of(text: str) -> str:
     return SIZE_WORDS.get(re.sub(r"[^0-9+]", "", text.replace("–", "-")), "")
 
 
-def judge_chunk(rules: RowRules, rows: list[tuple[int, list[str]]]) -> list[Accepted | Rejected]:
-    return [rules.judge(line, cells) for line, cells in rows]
+def judge_chunk(rules: RowRules, rows: list[tuple[int, list[str]]], *,
+                keep_cells: bool = True) -> list[Accepted | Rejected]:
+    judged = [rules.judge(line, cells) for line, cells in rows]
+    if not keep_cells:
+        for item in judged:
+            item.cells = None
+    return judged
