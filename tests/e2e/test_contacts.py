@@ -37,13 +37,14 @@ def test_create_a_company_then_a_contact_at_it(seller_page):
     main = page.locator("main")
     # Stored normalised: lower-cased e-mail, E.164 phone, linked to the existing company.
     expect(main).to_contain_text("ines.okafor@lumen-optics.example")
-    expect(main).to_contain_text("+14155550134")
+    expect(main.locator('a[href="tel:+14155550134"]')).to_be_visible()
     expect(main.get_by_role("link", name="Lumen Optics")).to_be_visible()
     expect(main).to_contain_text("Sales-qualified")
 
     from rapport.people.models import Company, Contact
 
     contact = Contact.objects.get(email="ines.okafor@lumen-optics.example")
+    assert contact.phone == "+14155550134"
     assert contact.company == Company.objects.get(name="Lumen Optics")
     assert Company.objects.count() == 1  # the name matched; no duplicate company was made
 

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -39,7 +40,7 @@ def test_import_with_two_bad_rows_and_download_the_rejects(seller_page, seller, 
     with page.expect_download() as info:
         page.get_by_role("link", name="Download rejected rows").click()
     download = info.value
-    text = open(download.path(), encoding="utf-8-sig").read()
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     header, rejected = rows[0], [r for r in rows[1:] if any(r)]
 
