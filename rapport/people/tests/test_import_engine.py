@@ -164,6 +164,7 @@ def test_duplicates_across_chunks_are_caught_too(seller, tmp_path, monkeypatch):
     from rapport.people.imports import engine
 
     monkeypatch.setattr(engine, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(engine, "COMMIT_ROWS", 3)
     rows = [["Email"], ["a@example.com"], ["b@example.com"], ["c@example.com"], ["a@example.com"]]
     _, summary = run(seller, csv_file(tmp_path, rows))
     assert (summary.created, summary.rejected) == (3, 1)
