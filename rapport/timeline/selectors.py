@@ -35,7 +35,7 @@ def contact_timeline(user, contact_id: int, *, kind: str | None = None, cursor: 
 def company_timeline(user, company_id: int, *, kind: str | None = None, cursor: str | None = None,
                      size: int = 50) -> Page:
     company = people.get_company(user, company_id)
-    qs = _live(_kind_filter(Event.objects.filter(company=company), kind)).select_related("actor", "contact")
+    qs = _live(_kind_filter(Event.objects.filter(company=company), kind)).select_related("actor", "contact", "activity")
     return keyset_page(qs, order="-occurred_at", cursor=cursor, size=size)
 
 

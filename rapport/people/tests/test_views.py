@@ -235,3 +235,23 @@ def test_company_form_errors(seller_client):
     response = seller_client.post(reverse("company_create"), {"name": "", "domain": "not a domain"})
     assert response.status_code == 422
     assert set(response.context["form"].errors) >= {"name", "domain"}
+
+
+def test_company_list_and_page_query_counts_do_not_grow(seller_client, seller, make_company, make_contact,
+                                                        django_assert_max_num_queries):
+    from rapport.timeline import services as timeline
+
+    company = make_company(seller)
+    make_contact(seller, company=company.pk)
+    with django_assert_max_num_queries(30) as few_list:
+        seller_client.get(reverse("company_list"))
+    with django_assert_max_num_queries(40) as few_page:
+        seller_client.get(reverse("company_detail", args=[company.pk]))
+    for _ in range(20):
+        make_company(seller)
+        contact = make_contact(seller, company=company.pk)
+        timeline.log_activity(actor=seller, contact=contact, data={"kind": "call", "duration_minutes": 3})
+    with django_assert_max_num_queries(len(few_list.captured_queries)):
+        assert seller_client.get(reverse("company_list")).status_code == 200
+    with django_assert_max_num_queries(len(few_page.captured_queries)):
+        assert seller_client.get(reverse("company_detail", args=[company.pk])).status_code == 200
