@@ -67,6 +67,9 @@ class Company(TrackedModel):
             models.Index(fields=["domain"], name="company_domain_idx"),
             models.Index(fields=["team", "id"], name="company_team_idx"),
             models.Index(fields=["owner", "id"], name="company_owner_idx"),
+            # Only trashed rows: a full index on deleted_at tempts SQLite to answer every
+            # "deleted_at IS NULL" list from it, scanning all rows.
+            models.Index(fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="company_trash_idx"),
         ]
 
     def __str__(self) -> str:
@@ -123,7 +126,8 @@ class Contact(TrackedModel):
             models.Index(fields=["owner", "id"], name="contact_owner_idx"),
             models.Index(fields=["lifecycle_stage", "id"], name="contact_stage_idx"),
             models.Index(fields=["company", "id"], name="contact_company_idx"),
-            models.Index(fields=["deleted_at"], name="contact_deleted_idx"),
+            # Only trashed rows (see company_trash_idx); the trash page reads it.
+            models.Index(fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="contact_trash_idx"),
         ]
 
     def __str__(self) -> str:

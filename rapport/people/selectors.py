@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from rapport.core.errors import NotVisible, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
@@ -67,21 +67,46 @@ def company_for_update(user, company_id: int) -> Company:
     return company
 
 
-def _search_q(q: str, *, region: str | None = None) -> Q:
+def _for_pages(queryset: QuerySet, user) -> QuerySet:
+    """`visible_to` in the shape that keeps one page of an ordered list cheap.
+
+    For team scope the rule is "team OR own". Given both indexes, SQLite answers that OR by
+    collecting every row of the team and sorting them all to return fifty. Comparing
+    `team_id + 0` instead hides the team index from the planner, so it walks the index that
+    matches the page's order (or the filter's) and stops after one page. Same rule, same rows.
+    """
+    return visible_to(queryset.alias(page_team_id=F("team_id") + 0), user, team_field="page_team")
+
+
+def _search_keys(q: str, *, region: str | None = None) -> list[tuple[str, str, str]]:
+    """The (column, low, high) prefix ranges a search box text matches, most telling first."""
     text = q.strip().lower()
     if "@" in text:
         low, high = prefix_range(text)
-        return Q(email__gte=low, email__lt=high)
+        return [("email", low, high)]
     if PHONE_LIKE.match(text) and sum(c.isdigit() for c in text) >= 5:
         try:
             phone = normalize_phone(text, region)
         except InvalidValue:
             phone = "+" + re.sub(r"\D", "", text)
         low, high = prefix_range(phone)
-        return Q(phone__gte=low, phone__lt=high)
+        return [("phone", low, high)]
     low, high = prefix_range(text)
-    return (Q(name_key__gte=low, name_key__lt=high) | Q(last_name_key__gte=low, last_name_key__lt=high)
-            | Q(email__gte=low, email__lt=high))
+    return [("name_key", low, high), ("last_name_key", low, high), ("email", low, high)]
+
+
+def _search_q(q: str, *, region: str | None = None) -> Q:
+    keys = _search_keys(q, region=region)
+    ranges = [Q(**{f"{column}__gte": low, f"{column}__lt": high}) for column, low, high in keys]
+    if len(keys) == 1 or len(q.strip()) <= 2:
+        # One range is one index search; a one- or two-letter prefix matches so many rows that
+        # walking the list's own order finds a page of them soonest.
+        return ranges[0] if len(ranges) == 1 else ranges[0] | ranges[1] | ranges[2]
+    # Name, last name or e-mail: each range searches its own index and the ids are combined.
+    # (As one OR, SQLite prefers walking the list's order and checking every row, which for a
+    # rare prefix means reading the whole table.)
+    subqueries = [Contact.objects.filter(r, deleted_at__isnull=True).values("id") for r in ranges]
+    return Q(pk__in=subqueries[0].union(*subqueries[1:], all=True))
 
 
 def _company_search_q(q: str) -> Q:
@@ -118,7 +143,10 @@ def custom_filters(entity: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def filter_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
     """Contacts the user may see, narrowed by the list's filters (q, stage, owner, tag, company, cf_*)."""
-    qs = contact_queryset(user)
+    return _filtered_contacts(contact_queryset(user), user, params)
+
+
+def _filtered_contacts(qs: QuerySet[Contact], user, params: dict[str, Any]) -> QuerySet[Contact]:
     q = (params.get("q") or "").strip()
     if q:
         qs = qs.filter(_search_q(q))
@@ -137,7 +165,8 @@ def filter_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
             raise ValidationFailed({"owner": "must be a user id or 'me'"}) from exc
     tag = (params.get("tag") or "").strip().lower()
     if tag:
-        qs = qs.filter(tags__name=tag)
+        # A subquery, not a join: no duplicate rows, and the list's order index still leads.
+        qs = qs.filter(pk__in=Contact.tags.through.objects.filter(tag__name=tag).values("contact_id"))
     company = params.get("company")
     if company:
         try:
@@ -154,12 +183,16 @@ def list_contacts(user, params: dict[str, Any], *, cursor: str | None = None, si
     sort = params.get("sort") or "-created"
     if sort not in CONTACT_SORTS:
         raise ValidationFailed({"sort": f"choose one of: {', '.join(CONTACT_SORTS)}"})
-    qs = filter_contacts(user, params).select_related("company", "owner")
+    base = _for_pages(Contact.objects.filter(deleted_at__isnull=True), user)
+    qs = _filtered_contacts(base, user, params).select_related("company", "owner")
     return keyset_page(qs, order=CONTACT_SORTS[sort], cursor=cursor, size=size)
 
 
 def filter_companies(user, params: dict[str, Any]) -> QuerySet[Company]:
-    qs = company_queryset(user)
+    return _filtered_companies(company_queryset(user), user, params)
+
+
+def _filtered_companies(qs: QuerySet[Company], user, params: dict[str, Any]) -> QuerySet[Company]:
     q = (params.get("q") or "").strip()
     if q:
         qs = qs.filter(_company_search_q(q))
@@ -184,7 +217,8 @@ def list_companies(user, params: dict[str, Any], *, cursor: str | None = None, s
     sort = params.get("sort") or "-created"
     if sort not in COMPANY_SORTS:
         raise ValidationFailed({"sort": f"choose one of: {', '.join(COMPANY_SORTS)}"})
-    qs = filter_companies(user, params).select_related("owner")
+    base = _for_pages(Company.objects.filter(deleted_at__isnull=True), user)
+    qs = _filtered_companies(base, user, params).select_related("owner")
     return keyset_page(qs, order=COMPANY_SORTS[sort], cursor=cursor, size=size)
 
 
@@ -193,10 +227,29 @@ def search_everything(user, q: str, *, limit: int = 8) -> dict[str, list]:
     q = (q or "").strip()
     if len(q) < 2:
         return {"contacts": [], "companies": []}
-    contacts = list(contact_queryset(user).filter(_search_q(q)).select_related("company")
-                    .order_by("name_key", "id")[:limit])
-    companies = list(company_queryset(user).filter(_company_search_q(q)).order_by("name_key", "id")[:limit])
-    return {"contacts": contacts, "companies": companies}
+    return {"contacts": _ranked_contacts(user, q, limit), "companies": search_companies(user, q, limit=limit)}
+
+
+def _ranked(base: QuerySet, keys: list[tuple[str, str, str]], limit: int) -> list:
+    """Matches by the first key (in that key's order), then by the next, without repeats.
+
+    Each range reads its own index in order and stops at `limit`, so the box answers as fast for
+    a million records as for a hundred; at most one query per key.
+    """
+    found: dict[int, Any] = {}
+    for column, low, high in keys:
+        if len(found) >= limit:
+            break
+        rows = base.filter(**{f"{column}__gte": low, f"{column}__lt": high}).exclude(pk__in=list(found))
+        for row in rows.order_by(column, "id")[: limit - len(found)]:
+            found[row.pk] = row
+    return list(found.values())
+
+
+def _ranked_contacts(user, q: str, limit: int) -> list[Contact]:
+    """Contacts whose name starts with q, then whose last name does, then whose e-mail does."""
+    base = _for_pages(Contact.objects.filter(deleted_at__isnull=True), user).select_related("company")
+    return _ranked(base, _search_keys(q), limit)
 
 
 def contact_tags(contact: Contact) -> list[str]:
@@ -233,7 +286,16 @@ def tags_for_contacts(contact_ids: list[int]) -> dict[int, list[str]]:
 
 
 def search_companies(user, q: str, *, limit: int = 10) -> list[Company]:
-    return list(company_queryset(user).filter(_company_search_q(q)).order_by("name_key", "id")[:limit])
+    """Companies whose name starts with q, then those whose web domain does."""
+    text = q.strip().lower()
+    if not text:
+        return []
+    domain = re.sub(r"^(https?://)?(www\.)?", "", text).split("/")[0]
+    keys = [("name_key", *prefix_range(text))]
+    if domain:
+        keys.append(("domain", *prefix_range(domain)))
+    base = _for_pages(Company.objects.filter(deleted_at__isnull=True), user)
+    return _ranked(base, keys, limit)
 
 
 def stage_counts(user) -> list[tuple[str, str, int]]:

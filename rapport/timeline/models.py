@@ -46,14 +46,18 @@ class Activity(TrackedModel):
 
     kind = models.CharField(max_length=10, choices=[(k.value, k.label) for k in ACTIVITY_KINDS])
     occurred_at = models.DateTimeField(default=timezone.now)
+    # Indexed together with occurred_at below; single-column indexes would only slow writes.
     contact = models.ForeignKey(
-        "people.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+        "people.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="activities",
+        db_index=False,
     )
     company = models.ForeignKey(
-        "people.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+        "people.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="activities",
+        db_index=False,
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     subject = models.CharField(max_length=200, blank=True, default="")
