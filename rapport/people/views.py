@@ -237,6 +237,8 @@ def company_list(request: HttpRequest) -> HttpResponse:
         "page": page, "params": params, "error": error, "total": total, "more": more,
         "owners": visible_users(request.user), "base_query": _query_without(request, "cursor"),
         "filtered": any(v for k, v in params.items() if k != "sort" and v),
+        "custom_fields": [(cf, params.get(f"cf_{cf.key}", ""))
+                          for cf in selectors.custom_field_definitions("company")],
     })
 
 

@@ -255,3 +255,13 @@ def test_company_list_and_page_query_counts_do_not_grow(seller_client, seller, m
         assert seller_client.get(reverse("company_list")).status_code == 200
     with django_assert_max_num_queries(len(few_page.captured_queries)):
         assert seller_client.get(reverse("company_detail", args=[company.pk])).status_code == 200
+
+
+def test_company_list_filters_by_custom_field(seller_client, seller, make_company):
+    CustomField.objects.create(entity="company", key="partner", label="Partner", field_type="boolean")
+    make_company(seller, name="Partnerco", custom={"partner": "yes"})
+    make_company(seller, name="Loneco")
+    response = seller_client.get(reverse("company_list"), {"cf_partner": "yes"})
+    html = response.content.decode()
+    assert "Partnerco" in html and "Loneco" not in html
+    assert 'name="cf_partner"' in html
