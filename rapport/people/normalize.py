@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
+from phonenumbers import phonenumberutil as pnu
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from .models import LifecycleStage
 
@@ -40,8 +42,83 @@ def normalize_email(value: str) -> str:
     return email.lower()
 
 
+# Numbers written with ASCII digits, at most a leading "+", and spaces, dashes, dots or brackets:
+# what nearly every CRM export holds. For these, everything phonenumbers.parse does before its
+# region rules (finding the number in the text, extensions, RFC 3966, Unicode digits, vanity
+# letters) leaves just the digits, so the fast path starts from them and runs the same region
+# rules with phonenumbers' own functions. Anything else, and every failure, takes the full parse,
+# so results and error messages are phonenumbers' own (rapport/people/tests/test_phone_fast_path.py).
+_PLAIN_PHONE_RE = re.compile(r"\+?[0-9 ().\-]+")
+_DIGITS_ONLY = str.maketrans("", "", "+ ().-")
+_NO_NATIONAL_PREFIX = (pnu.ValidationResult.TOO_SHORT, pnu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+                       pnu.ValidationResult.INVALID_LENGTH)
+
+
+def _e164_of_plain_number(raw: str, region: str) -> str | None:
+    """phonenumbers' E.164 form of a plainly written number, or None to leave it to the full parse.
+
+    Follows phonenumbers.parse step by step (version 9.0) for input that is only digits.
+    """
+    if len(raw) > pnu._MAX_INPUT_STRING_LENGTH or not _PLAIN_PHONE_RE.fullmatch(raw):
+        return None
+    digits = raw.translate(_DIGITS_ONLY)
+    if len(digits) < 3:  # two bare digits or fewer: parse's viability rules differ
+        return None
+    metadata = PhoneMetadata.metadata_for_region(region, None)
+    if raw[0] == "+":
+        international, full = True, digits
+    else:
+        if metadata is None:
+            return None
+        idd = metadata.international_prefix
+        international, full = (False, digits) if idd is None else pnu._parse_prefix_as_idd(re.compile(idd), digits)
+    country_code = 0
+    if international:
+        if len(full) <= pnu._MIN_LENGTH_FOR_NSN:
+            return None
+        country_code, national = pnu._extract_country_code(full)
+        if country_code == 0:
+            return None
+    else:
+        own_code = str(metadata.country_code)
+        if digits.startswith(own_code):
+            # The region's own country code written without "+": parse drops it when that makes
+            # the number fit the region better.
+            general = metadata.general_desc
+            _, without, _ = pnu._maybe_strip_national_prefix_carrier_code(digits[len(own_code):], metadata)
+            if ((not pnu._match_national_number(digits, general, False)
+                 and pnu._match_national_number(without, general, False))
+                    or pnu._test_number_length(digits, metadata) == pnu.ValidationResult.TOO_LONG):
+                country_code, national = metadata.country_code, without
+    if country_code:
+        number_region = pnu.region_code_for_country_code(country_code)
+        if number_region != region:
+            metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, number_region)
+    else:
+        country_code, national = metadata.country_code, digits
+    if metadata is None or len(national) < pnu._MIN_LENGTH_FOR_NSN:
+        return None
+    _, stripped, _ = pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+    if pnu._test_number_length(stripped, metadata) not in _NO_NATIONAL_PREFIX:
+        national = stripped
+    if not pnu._MIN_LENGTH_FOR_NSN <= len(national) <= pnu._MAX_LENGTH_FOR_NSN:
+        return None
+    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    pnu._set_italian_leading_zeros_for_phone_number(national, number)
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 @lru_cache(maxsize=65536)
 def _parse_phone(raw: str, region: str) -> str:
+    fast = _e164_of_plain_number(raw, region)
+    if fast is not None:
+        return fast
+    return _parse_phone_fully(raw, region)
+
+
+def _parse_phone_fully(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
