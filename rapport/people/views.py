@@ -44,11 +44,11 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     try:
         page = selectors.list_contacts(request.user, params, cursor=request.GET.get("cursor"),
                                        size=request_page_size(request))
-        # A searched list counts no further than 1,000 matches: a common prefix ("mar") matches
+        # A searched list counts no further than 200 matches: a common prefix ("mar") matches
         # tens of thousands of a million contacts, and counting them all would cost more than
         # the page itself. Unsearched lists count to 10,000.
         total, more = capped_count(selectors.filter_contacts(request.user, params),
-                                   cap=1_000 if params.get("q") else 10_000)
+                                   cap=200 if params.get("q") else 10_000)
     except ValidationFailed as exc:
         page, total, more, error = None, 0, False, exc.errors
     tag_ids = {}
