@@ -14,7 +14,6 @@ Ids are contiguous per table, so `DemoDataset.id_ranges` names exactly what a lo
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import time
 import unicodedata
@@ -29,6 +28,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from rapport.core.bulk_load import drop_secondary_indexes, restore_indexes, restore_pending_indexes
 from rapport.core.models import AuditEntry, Profile, Team
 from rapport.people.models import Company, Contact, CustomField, LifecycleStage, Tag
 from rapport.timeline.models import Activity, Event
@@ -672,7 +672,7 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
                 progress(done, contacts)
     finally:
         if sqlite:
-            _restore_indexes(dropped)
+            restore_indexes(dropped)
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size=-65536")
                 cursor.execute("PRAGMA foreign_keys=ON")
@@ -691,51 +691,16 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
     return summary
 
 
-PENDING_INDEXES = "demo-pending-indexes.json"
-
-
-def _pending_path():
-    from django.conf import settings
-
-    database = hashlib.sha1(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:12]
-    return settings.VAR_DIR / f"{PENDING_INDEXES}.{database}"
-
-
 def _drop_indexes(tables: list[type[models.Model]], contacts: int) -> list[str]:
-    """SQLite only: drop the secondary indexes of the tables the load fills, when the load is big
-    next to what is there. Building an index once by sorting costs a fraction of updating it row
-    by row. The statements are kept in a file until the indexes are back, so an interrupted load
-    is repaired by the next `rapport demo` (see `restore_pending_indexes`)."""
+    """SQLite only: drop the indexes of the tables the load fills when the load is big next to
+    what is there (see rapport.core.bulk_load). The demo's rows are unique by construction, so
+    the unique indexes go too."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(Contact._meta.db_table)}")
         (existing,) = cursor.fetchone()
-        if contacts < 20_000 or existing > contacts:
-            return []
-        names = [connection.ops.quote_name(m._meta.db_table).strip('"') for m in tables]
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
-                       f"tbl_name IN ({', '.join(['%s'] * len(names))})", names)
-        indexes = cursor.fetchall()
-        _pending_path().write_text(json.dumps([sql for _, sql in indexes]))
-        for name, _ in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    return [sql for _, sql in indexes]
-
-
-def _restore_indexes(statements: list[str]) -> None:
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
-                           .replace("CREATE UNIQUE INDEX", "CREATE UNIQUE INDEX IF NOT EXISTS", 1))
-    _pending_path().unlink(missing_ok=True)
-
-
-def restore_pending_indexes() -> bool:
-    """Put back indexes an interrupted load dropped. True when there were any."""
-    path = _pending_path()
-    if connection.vendor != "sqlite" or not path.exists():
-        return False
-    _restore_indexes(json.loads(path.read_text()))
-    return True
+    if contacts < 20_000 or existing > contacts:
+        return []
+    return drop_secondary_indexes(tables)
 
 
 def _refresh_statistics() -> None:

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from rapport.core.bulk_load import drop_secondary_indexes, restore_indexes, restore_pending_indexes
 from rapport.core.models import AuditAction, AuditEntry
 from rapport.core.visibility import team_id_for_owner
 from rapport.people import selectors
@@ -41,12 +42,15 @@ from rapport.timeline.models import Event
 
 from .mapping import CONTACT
 from .reading import CsvFormat, count_data_lines, iter_rows, sniff
-from .rows import Accepted, Rejected, RowRules, judge_chunk
+from .rows import Accepted, NewContactRows, Rejected, RowRules, judge_chunk
 
 CHUNK_ROWS = 5000
 # Rows per transaction: long enough to amortise index page writes, short enough that the web
 # app's writers (SQLite has one writer at a time) wait a second or two at most.
 COMMIT_ROWS = 20000
+# From this many rows (and at least as many as the contacts already there), a contacts import into
+# SQLite drops the secondary indexes and rebuilds them at the end.
+DROP_INDEXES_MIN_ROWS = 50000
 # Below this many rows, starting worker processes costs more than it saves.
 PARALLEL_MIN_ROWS = 20000
 HIDDEN_REASON = "this e-mail address belongs to a record you cannot see"
@@ -90,8 +94,13 @@ def _insert(model: type[models.Model], columns: list[str], rows: list[tuple]) ->
     if not rows:
         return
     quote = connection.ops.quote_name
+    placeholders = ["%s"] * len(columns)
+    if connection.vendor == "postgresql":
+        # JSON may come as text (drafted in worker processes); say it is JSON rather than text.
+        json_columns = {f.column for f in model._meta.concrete_fields if isinstance(f, models.JSONField)}
+        placeholders = ["CAST(%s AS jsonb)" if c in json_columns else "%s" for c in columns]
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+           f"VALUES ({', '.join(placeholders)})")
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
@@ -193,21 +202,22 @@ class ImportRun:
         self.summary.dry_run = self.dry_run
         self.summary.rows_total = count_data_lines(self.path)
         fields = list(CustomField.objects.filter(entity=self.entity))
+        writer_class = ContactWriter if self.entity == CONTACT else CompanyWriter
+        rejects = RejectsFile(self.rejects_path, self.fmt.headers)
+        writer = writer_class(self, [f for f in fields if f.required], rejects)
         rules = RowRules(
             entity=self.entity, headers=self.fmt.headers, mapping=self.mapping,
             custom_fields=[{"key": f.key, "label": f.label, "field_type": f.field_type, "choices": f.choices,
                             "required": False, "entity": f.entity} for f in fields],
             default_region=settings.RAPPORT_DEFAULT_PHONE_REGION,
+            new_contacts=writer.new_contacts if self.entity == CONTACT else None,
         )
-        writer_class = ContactWriter if self.entity == CONTACT else CompanyWriter
-        rejects = RejectsFile(self.rejects_path, self.fmt.headers)
-        writer = writer_class(self, [f for f in fields if f.required], rejects)
         self.chunk_rows = self.chunk_rows or CHUNK_ROWS
         self.commit_rows = self.commit_rows or COMMIT_ROWS
         chunks = self._judged_chunks(rules)
         more = True
         try:
-            with _bulk_load_cache():
+            with _bulk_load_cache(), self._without_secondary_indexes():
                 while more:
                     # Several chunks share a transaction: random-order indexes (e-mail, name, phone)
                     # then write each touched page once per commit rather than once per chunk.
@@ -233,6 +243,24 @@ class ImportRun:
         if rejects.path is not None and rejects._writer is not None:
             self.summary.rejects_path = str(rejects.path)
         return self.summary
+
+    @contextmanager
+    def _without_secondary_indexes(self) -> Iterator[None]:
+        """On SQLite, a contacts import at least as big as the contacts already there runs without
+        the non-unique indexes of the tables it fills and builds them once at the end: several
+        times cheaper than updating a dozen random-order indexes row by row. The unique indexes
+        stay (the live e-mail index is what refuses a duplicate contact). Pages that list or search
+        run slower meanwhile, which is why small imports into a big database keep their indexes."""
+        restore_pending_indexes()  # left behind by an import or demo load that was killed
+        dropped: list[str] = []
+        if (connection.vendor == "sqlite" and self.entity == CONTACT and not self.dry_run
+                and self.summary.rows_total >= DROP_INDEXES_MIN_ROWS
+                and self.summary.rows_total >= Contact.objects.count()):
+            dropped = drop_secondary_indexes([Contact, Contact.tags.through, Event, AuditEntry], keep_unique=True)
+        try:
+            yield
+        finally:
+            restore_indexes(dropped)
 
     def _judged_chunks(self, rules: RowRules) -> Iterator[list[Accepted | Rejected]]:
         chunks = _chunks(iter_rows(self.path, self.fmt), self.chunk_rows)
@@ -319,9 +347,9 @@ class ContactWriter(_Writer):
         self.tag_ids: dict[str, int] = {}
         self.email_header = self.header_for("email")
         self.company_header = self.header_for("company")
-        concrete = [f for f in Contact._meta.concrete_fields if not f.primary_key]
-        self.columns = [f.column for f in concrete]
-        self.fields = concrete
+        self.new_contacts = NewContactRows(owner_id=self.owner_id, team_id=self.team_id,
+                                           created_by_id=self.actor_id)
+        self.columns = self.new_contacts.columns
         self.record_type = Contact._meta.label_lower
 
     def forget_created(self) -> None:
@@ -435,47 +463,24 @@ class ContactWriter(_Writer):
     # --- creating -----------------------------------------------------------------------------
 
     def _create(self, creates: list[Accepted], company_ids: dict[str, int], now) -> None:
+        """Rows, audit entries and events were drafted where the rows were judged (NewContactRows);
+        what is left needs the database: company ids, contact ids and one time for the chunk."""
         if not creates:
             return
-        dumps = self.dumps
         stamp = _when(now)
-        columns = self.columns
-        index = {c: i for i, c in enumerate(columns)}
-        json_columns = {f.column for f in self.fields if isinstance(f, models.JSONField)}
-        template = []
-        for f in self.fields:
-            default = f.get_default()
-            template.append(dumps(default) if f.column in json_columns else default)
-        for column, value in (("created_at", stamp), ("updated_at", stamp), ("created_by_id", self.actor_id),
-                              ("owner_id", self.owner_id), ("team_id", self.team_id), ("deleted_at", None)):
-            template[index[column]] = value
-        i_first, i_last, i_company = index["first_name"], index["last_name"], index["company_id"]
-        i_name_key, i_last_key, i_stage = index["name_key"], index["last_name_key"], index["lifecycle_stage"]
-        default_stage = template[i_stage]
-        skip = {"company", "tags"}
-        fixed = {"owner": [None, self.owner_id], "team": [None, self.team_id]}
+        drafts = self.new_contacts
+        index = drafts.index
+        i_company, i_created, i_updated = index["company_id"], index["created_at"], index["updated_at"]
+        changes_text = drafts.changes_text
         rows, changes_json, company_of = [], [], []
         for item in creates:
-            values = item.values
-            row = template.copy()
-            for key, value in values.items():
-                if key not in skip:
-                    row[index[key]] = dumps(value) if key in json_columns else value
-            company_id = company_ids[values["company"].lower()] if "company" in values else None
+            row = item.record
+            company = item.values.get("company")
+            company_id = company_ids[company.lower()] if company is not None else None
             row[i_company] = company_id
+            row[i_created] = row[i_updated] = stamp
             company_of.append(company_id)
-            first, last = row[i_first], row[i_last]
-            row[i_name_key] = f"{first} {last}".strip().lower()[:201]
-            row[i_last_key] = last.lower()
-            changes = {k: [None, v] for k, v in values.items() if k not in skip}
-            if "lifecycle_stage" not in values:
-                changes["lifecycle_stage"] = [None, default_stage]
-            changes.update(fixed)
-            if company_id:
-                changes["company"] = [None, company_id]
-            if "tags" in values:
-                changes["tags"] = [None, values["tags"]]
-            changes_json.append(dumps(changes))
+            changes_json.append(changes_text(item, company_id))
             rows.append(row)
         contact_ids = self._insert_contacts(rows, [item.values["email"] for item in creates])
         actor_id, record_type = self.actor_id, self.record_type
@@ -483,7 +488,7 @@ class ContactWriter(_Writer):
             (stamp, actor_id, AuditAction.CREATE.value, record_type, cid, changes, "import")
             for cid, changes in zip(contact_ids, changes_json, strict=True)])
         summary = f"Imported from {self.run.label}"[:300]
-        payload = dumps(self.event_payload)
+        payload = json.dumps(self.event_payload)
         _insert(Event, EVENT_COLUMNS, [("record", stamp, actor_id, cid, company_id, summary, payload)
                                        for cid, company_id in zip(contact_ids, company_of, strict=True)])
         tagged = [(cid, item.values["tags"]) for cid, item in zip(contact_ids, creates, strict=True)

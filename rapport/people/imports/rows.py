@@ -8,15 +8,19 @@ The rules are the product's own: `normalize_email`, `normalize_phone`, `normaliz
 
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
+
 from rapport.people.custom_fields import clean_value
-from rapport.people.models import CustomField, SizeBand
+from rapport.people.models import Contact, CustomField, SizeBand
 from rapport.people.normalize import (
     InvalidValue,
+    name_key,
     normalize_domain,
     normalize_email,
     normalize_phone,
@@ -38,6 +42,10 @@ class Accepted:
     line: int
     values: dict[str, Any]
     cells: list[str]
+    # Set by NewContactRows: the row and audit entry the contact gets if the import creates it.
+    record: list[Any] | None = None
+    changes_head: str = ""
+    changes_tail: str = ""
 
 
 @dataclass
@@ -46,6 +54,61 @@ class Rejected:
     cells: list[str]
     column: str
     reason: str
+
+
+# Contact values that are not columns of the contact row.
+NOT_COLUMNS = frozenset({"company", "tags"})
+
+
+class NewContactRows:
+    """How an accepted row becomes a new contact's database row and its audit entry.
+
+    Done where the row is judged (the worker processes, for big files), so the writing process
+    only fills in what needs the database: the company id, the time, and the contact id of the
+    audit entry and event. JSON columns are JSON text, which every database accepts. The audit
+    entry's changes are those `create_contact` records: each value given, the stage, owner and team,
+    then the company and the tags; its text is left open after the team (changes_head) so the
+    company id can go in before the tags (changes_tail).
+    """
+
+    def __init__(self, *, owner_id: int | None, team_id: int | None, created_by_id: int | None):
+        fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
+        self.columns = [f.column for f in fields]
+        self.json_columns = frozenset(f.column for f in fields if isinstance(f, models.JSONField))
+        self.index = {column: i for i, column in enumerate(self.columns)}
+        template = [json.dumps(f.get_default()) if f.column in self.json_columns else f.get_default()
+                    for f in fields]
+        for column, value in (("created_by_id", created_by_id), ("owner_id", owner_id), ("team_id", team_id),
+                              ("deleted_at", None), ("company_id", None), ("created_at", None),
+                              ("updated_at", None)):
+            template[self.index[column]] = value
+        self.template = template
+        self.default_stage = template[self.index["lifecycle_stage"]]
+        self.fixed = {"owner": [None, owner_id], "team": [None, team_id]}
+
+    def prepare(self, item: Accepted) -> None:
+        values = item.values
+        index, json_columns = self.index, self.json_columns
+        row = self.template.copy()
+        changes = {}
+        for key, value in values.items():
+            if key not in NOT_COLUMNS:
+                row[index[key]] = json.dumps(value) if key in json_columns else value
+                changes[key] = [None, value]
+        if "lifecycle_stage" not in values:
+            changes["lifecycle_stage"] = [None, self.default_stage]
+        changes.update(self.fixed)
+        last = row[index["last_name"]]
+        row[index["name_key"]] = name_key(row[index["first_name"]], last)
+        row[index["last_name_key"]] = last.lower()
+        item.record = row
+        item.changes_head = json.dumps(changes)[:-1]
+        item.changes_tail = f', "tags": {json.dumps([None, values["tags"]])}}}' if "tags" in values else "}"
+
+    @staticmethod
+    def changes_text(item: Accepted, company_id: int | None) -> str:
+        company = f', "company": [null, {int(company_id)}]' if company_id else ""
+        return f"{item.changes_head}{company}{item.changes_tail}"
 
 
 @dataclass
@@ -57,6 +120,7 @@ class RowRules:
     mapping: dict[str, str]
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
     default_region: str = "US"
+    new_contacts: NewContactRows | None = None
 
     def __post_init__(self):
         self._fields = {f["key"]: CustomField(**f) for f in self.custom_fields}
@@ -242,6 +306,11 @@ def size_band_of(text: str) -> str:
 def judge_chunk(rules: RowRules, rows: list[tuple[int, list[str]]], *,
                 keep_cells: bool = True) -> list[Accepted | Rejected]:
     judged = [rules.judge(line, cells) for line, cells in rows]
+    if rules.new_contacts is not None:
+        prepare = rules.new_contacts.prepare
+        for item in judged:
+            if isinstance(item, Accepted):
+                prepare(item)
     if not keep_cells:
         for item in judged:
             item.cells = None
