@@ -13,6 +13,13 @@ os.environ.setdefault("RAPPORT_DEBUG", "true")
 
 
 @pytest.fixture(autouse=True)
+def _own_media_folder(settings, tmp_path):
+    # Each test keeps uploads and rejects files apart: parallel workers each have their own
+    # database, so two of them can both make import job 1 and would share its rejects file.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     # Argon2 is deliberately slow; tests that check hashing ask for it explicitly.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
