@@ -168,27 +168,38 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
                   status=_status(request, form))
 
 
+def _timeline_page(request: HttpRequest, timeline_selector, record_id: int):
+    """One page of a record's timeline, filtered by ?kind= and paged by ?cursor=."""
+    kind = request.GET.get("kind") or None
+    try:
+        page = timeline_selector(request.user, record_id, kind=kind, cursor=request.GET.get("cursor"))
+    except ValidationFailed:
+        raise Http404("No such timeline page") from None
+    return page, kind or ""
+
+
+def _render_record_page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """The whole page, or only the timeline when htmx asks for a kind filter or older events."""
+    if request.htmx and request.htmx.target == "timeline-panel":
+        return render(request, "timeline/_timeline.html", context)
+    if request.htmx and request.htmx.target == "timeline-more":
+        return render(request, "timeline/_events.html", context)
+    return render(request, template, context)
+
+
 @login_required
 def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     request.nav_section = "contacts"
     contact = _get_contact(request, contact_id)
-    kind = request.GET.get("kind") or None
-    try:
-        timeline = timeline_selectors.contact_timeline(request.user, contact.pk, kind=kind,
-                                                       cursor=request.GET.get("cursor"))
-    except ValidationFailed:
-        raise Http404("No such timeline page") from None
+    timeline, kind = _timeline_page(request, timeline_selectors.contact_timeline, contact.pk)
     context = {
-        "contact": contact, "timeline": timeline, "kind": kind or "", "kinds": EventKind.choices,
+        "contact": contact, "timeline": timeline, "kind": kind, "kinds": EventKind.choices,
         "tags": selectors.contact_tags(contact), "minutes": selectors.minutes_with_contact(contact),
         "custom": _custom_rows("contact", contact.custom), "audit": audit_history(contact),
         "activity_form": ActivityForm(), "log_url": reverse("contact_log_activity", args=[contact.pk]),
         "timeline_url": reverse("contact_detail", args=[contact.pk]),
     }
-    if request.htmx and request.htmx.target in ("timeline-panel", "timeline-more"):
-        template = "timeline/_timeline.html" if request.htmx.target == "timeline-panel" else "timeline/_events.html"
-        return render(request, template, context)
-    return render(request, "people/contact_detail.html", context)
+    return _render_record_page(request, "people/contact_detail.html", context)
 
 
 def _custom_rows(entity: str, values: dict) -> list[tuple[str, object]]:
@@ -308,23 +319,15 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
 def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
     request.nav_section = "companies"
     company = _get_company(request, company_id)
-    kind = request.GET.get("kind") or None
-    try:
-        timeline = timeline_selectors.company_timeline(request.user, company.pk, kind=kind,
-                                                       cursor=request.GET.get("cursor"))
-    except ValidationFailed:
-        raise Http404("No such timeline page") from None
+    timeline, kind = _timeline_page(request, timeline_selectors.company_timeline, company.pk)
     context = {
-        "company": company, "timeline": timeline, "kind": kind or "", "kinds": EventKind.choices,
+        "company": company, "timeline": timeline, "kind": kind, "kinds": EventKind.choices,
         "contacts": selectors.company_contacts(request.user, company), "audit": audit_history(company),
         "custom": _custom_rows("company", company.custom), "activity_form": ActivityForm(),
         "log_url": reverse("company_log_activity", args=[company.pk]),
         "timeline_url": reverse("company_detail", args=[company.pk]), "show_contact": True,
     }
-    if request.htmx and request.htmx.target in ("timeline-panel", "timeline-more"):
-        template = "timeline/_timeline.html" if request.htmx.target == "timeline-panel" else "timeline/_events.html"
-        return render(request, template, context)
-    return render(request, "people/company_detail.html", context)
+    return _render_record_page(request, "people/company_detail.html", context)
 
 
 @login_required

@@ -265,3 +265,19 @@ def test_company_list_filters_by_custom_field(seller_client, seller, make_compan
     html = response.content.decode()
     assert "Partnerco" in html and "Loneco" not in html
     assert 'name="cf_partner"' in html
+
+
+def test_timeline_tabs_and_older_events_answer_htmx_with_partials(seller_client, seller, make_contact):
+    from rapport.timeline import services as timeline
+
+    contact = make_contact(seller)
+    for i in range(55):
+        timeline.log_activity(actor=seller, contact=contact, data={"kind": "note", "body": f"note {i}"})
+    url = reverse("contact_detail", args=[contact.pk])
+    panel = seller_client.get(url, {"kind": "note"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="timeline-panel")
+    html = panel.content.decode()
+    assert 'id="timeline-panel"' in html and "<h1" not in html and "Older events" in html
+    cursor = panel.context["timeline"].next_cursor
+    more = seller_client.get(url, {"kind": "note", "cursor": cursor}, HTTP_HX_REQUEST="true",
+                             HTTP_HX_TARGET="timeline-more").content.decode()
+    assert "timeline-panel" not in more and more.count('data-kind="note"') == 5
