@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import marshal
 import multiprocessing
 import threading
 from collections import deque
@@ -43,7 +44,7 @@ from rapport.timeline.models import Event
 
 from .mapping import CONTACT
 from .reading import CsvFormat, count_data_lines, iter_rows, sniff
-from .rows import Accepted, NewContactRows, Rejected, RowRules, judge_chunk
+from .rows import Accepted, NewContactRows, Rejected, RowRules, judge_chunk, judge_packed_chunk, unpack_judged
 
 CHUNK_ROWS = 5000
 # Rows per transaction: long enough to amortise index page writes, short enough that the web
@@ -297,22 +298,20 @@ class ImportRun:
         window = threading.BoundedSemaphore(workers * 3)
         sent: deque[list] = deque()
 
-        def bounded() -> Iterator[list]:
+        def bounded() -> Iterator[bytes]:
             for chunk in chunks:
                 window.acquire()
                 sent.append(chunk)
-                yield chunk
+                yield marshal.dumps(chunk)
 
         context = multiprocessing.get_context("fork")
         with context.Pool(workers, initializer=gc.disable) as pool:
-            # Workers send back judgements without the cells (half the pickling); results come in
+            # Workers send back judgements without the cells (half the data); results come in
             # order, so the cells are those of the oldest chunk sent.
-            for judged in pool.imap(partial(judge_chunk, rules, keep_cells=False), bounded()):
+            for result in pool.imap(partial(judge_packed_chunk, rules), bounded()):
                 chunk = sent.popleft()
                 window.release()
-                for item, (_line, cells) in zip(judged, chunk, strict=True):
-                    item.cells = cells
-                yield judged
+                yield unpack_judged(result, chunk)
 
 
 class _Writer:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import marshal
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -13,6 +15,13 @@ from django.db import connection
 from rapport.core import bulk_load
 from rapport.core.models import AuditEntry
 from rapport.people.imports import engine, jobs
+from rapport.people.imports.rows import (
+    NewContactRows,
+    RowRules,
+    judge_chunk,
+    judge_packed_chunk,
+    unpack_judged,
+)
 from rapport.people.models import Company, Contact, CustomField
 from rapport.timeline.models import Event
 
@@ -153,3 +162,36 @@ def test_other_databases_keep_their_indexes(seller, tmp_path, monkeypatch):
     path = csv_file(tmp_path, [["Email", "Tags"], ["ada@example.com", "math"]])
     _, summary = jobs.import_path(actor=seller, entity="contacts", path=path)
     assert summary.created == 1
+
+
+def test_judgements_travel_between_processes_unchanged(monkeypatch):
+    rules = RowRules(entity="contact", headers=["Email", "Phone", "Tags", "Seats"],
+                     mapping={"Email": "email", "Phone": "phone", "Tags": "tags", "Seats": "custom.seats"},
+                     custom_fields=[{"key": "seats", "label": "Seats", "field_type": "number", "choices": [],
+                                     "required": False, "entity": "contact"}],
+                     new_contacts=NewContactRows(owner_id=1, team_id=2, created_by_id=1))
+    rows = [(2, ["ada@example.com", "+44 20 7946 0018", "a;b", "3"]), (3, ["nobody", "", "", ""]),
+            (5, ["alan@example.com", "call me", "", "lots"])]
+    direct = judge_chunk(rules, [(line, list(cells)) for line, cells in rows])
+    travelled = unpack_judged(judge_packed_chunk(rules, marshal.dumps(rows)), rows)
+    assert travelled == direct
+    assert [type(item).__name__ for item in travelled] == ["Accepted", "Rejected", "Rejected"]
+    assert travelled[0].record[travelled[0].record.index("ada@example.com")] == "ada@example.com"
+
+
+def test_values_marshal_does_not_know_still_travel(monkeypatch):
+    rules = RowRules(entity="contact", headers=["Email"], mapping={"Email": "email"})
+    judge = RowRules.judge
+
+    def with_decimal(self, line, cells):
+        item = judge(self, line, cells)
+        item.values["custom"] = {"price": Decimal("1.50")}
+        return item
+
+    monkeypatch.setattr(RowRules, "judge", with_decimal)
+    rows = [(2, ["ada@example.com"])]
+    packed = judge_packed_chunk(rules, marshal.dumps(rows))
+    assert not isinstance(packed, bytes)
+    [item] = unpack_judged(packed, rows)
+    assert item.values == {"email": "ada@example.com", "custom": {"price": Decimal("1.50")}}
+    assert item.cells == ["ada@example.com"]
