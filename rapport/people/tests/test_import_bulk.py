@@ -118,11 +118,29 @@ def test_small_imports_into_a_bigger_database_keep_their_indexes(seller, make_co
     monkeypatch.setattr(engine, "DROP_INDEXES_MIN_ROWS", 1)
     for n in range(3):
         make_contact(seller, email=f"old{n}@example.com")
+    with connection.cursor() as cursor:  # more tag links than the import brings, too
+        cursor.execute("INSERT INTO people_tag (name) VALUES ('old')")
+        cursor.execute("INSERT INTO people_contact_tags (contact_id, tag_id) SELECT id, "
+                       "(SELECT id FROM people_tag WHERE name = 'old') FROM people_contact")
     before = indexes()
     during = []
     path = csv_file(tmp_path, [["Email"], ["new1@example.com"], ["new2@example.com"]])
     jobs.import_path(actor=seller, entity="contacts", path=path, progress=lambda s: during.append(indexes()))
     assert during == [before]
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_only_tables_the_import_at_least_doubles_lose_their_indexes(seller, tmp_path, monkeypatch, pending_dir):
+    monkeypatch.setattr(engine, "DROP_INDEXES_MIN_ROWS", 1)
+    Event.objects.bulk_create([Event(kind="note", summary=f"old {n}") for n in range(5)])
+    before = indexes()
+    during = []
+    path = csv_file(tmp_path, [["Email"], ["new1@example.com"], ["new2@example.com"]])
+    jobs.import_path(actor=seller, entity="contacts", path=path, progress=lambda s: during.append(indexes()))
+    kept = set(during[0])
+    assert {"event_contact_idx", "event_company_idx"} <= kept  # five events outnumber two new ones
+    assert "contact_name_idx" not in kept and "audit_record_idx" not in kept
+    assert indexes() == before
 
 
 @pytest.mark.skipif("connection.vendor != 'sqlite'")
