@@ -137,7 +137,7 @@ def main() -> None:
     table.add_row(f"{summary.read:,}", f"{seconds:.1f}", f"{rate:,.0f}", f"{summary.created:,}",
                   f"{summary.updated:,}", f"{summary.rejected:,}", f"{bad:,}", f"{cpu_main:.1f}",
                   f"{cpu_workers:.1f}")
-    Console().print(table)
+    Console(width=max(Console().width, 130)).print(table)  # whole figures, also when piped to a file
     print(f"CSV generated in {generated:.1f} s; target 10,000 rows/s: {'met' if rate >= 10000 else 'NOT met'}")
     if not args.keep:
         csv_path.unlink(missing_ok=True)

@@ -4,8 +4,15 @@ Creating contacts one by one through `services.create_contact` costs a dozen que
 Here rows move in chunks: cells are judged in Python (in worker processes for big files),
 each chunk looks up its existing e-mails with one query, inserts new records, audit entries
 and timeline events with one `executemany` each, and updates existing records the same way.
-Each chunk is one transaction, so an interrupted import leaves whole chunks behind and can
-simply be run again: rows already imported then update instead of duplicating.
+Several chunks share one transaction, so an interrupted import leaves whole transactions behind
+and can simply be run again: rows already imported then update instead of duplicating.
+
+What makes a million rows take about a minute and a half on two cores (benchmarks/contact_import.py):
+worker processes judge the rows and also draft each new contact's row and audit entry
+(rows.NewContactRows), and send them back marshalled rather than pickled; this process only looks
+up, fills in ids and runs one INSERT per table and chunk. On SQLite, a big import drops the
+non-unique indexes of the tables it at least doubles and rebuilds them at the end
+(rapport.core.bulk_load), and the cyclic garbage collector rests while rows stream.
 
 The rules are the services' rules: the same normalisers, the same visibility (the importer
 only updates records `contact_queryset(user)` shows them), ownership and team as
