@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rapport.core",
     "rapport.people",
     "rapport.timeline",
+    "rapport.sales",
     "rapport.api",
     "rapport.web",
     "rapport.demo",

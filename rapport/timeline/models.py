@@ -23,6 +23,8 @@ class EventKind(models.TextChoices):
     CAMPAIGN_OPEN = "campaign_open", "Campaign opened"
     CAMPAIGN_CLICK = "campaign_click", "Campaign clicked"
     STAGE_CHANGE = "stage_change", "Stage changed"
+    DEAL = "deal", "Deal"
+    PROPOSAL = "proposal", "Proposal"
     RECORD = "record", "Record changed"
 
 
@@ -60,6 +62,10 @@ class Activity(TrackedModel):
         db_index=False,
     )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The deal the time was spent on: cost of sales adds up these minutes.
+    deal = models.ForeignKey(
+        "sales.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities", db_index=False
+    )
     subject = models.CharField(max_length=200, blank=True, default="")
     body = models.TextField(blank=True, default="")
     # Minutes spent with the customer: time with customers is a first-class figure.
@@ -74,6 +80,7 @@ class Activity(TrackedModel):
             models.Index(fields=["contact", "occurred_at"], name="activity_contact_idx"),
             models.Index(fields=["company", "occurred_at"], name="activity_company_idx"),
             models.Index(fields=["owner", "occurred_at"], name="activity_owner_idx"),
+            models.Index(fields=["deal", "occurred_at"], name="activity_deal_idx"),
         ]
 
     def __str__(self) -> str:
@@ -95,6 +102,9 @@ class Event(models.Model):
     company = models.ForeignKey(
         "people.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
     )
+    deal = models.ForeignKey(
+        "sales.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
     activity = models.ForeignKey(
         Activity, null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
     )
@@ -106,6 +116,8 @@ class Event(models.Model):
             models.Index(fields=["contact", "occurred_at"], name="event_contact_idx"),
             models.Index(fields=["company", "occurred_at"], name="event_company_idx"),
             models.Index(fields=["activity"], name="event_activity_idx"),
+            # Partial: most events concern no deal, and the index should not carry them.
+            models.Index(fields=["deal", "occurred_at"], condition=models.Q(deal__isnull=False), name="event_deal_idx"),
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,7 @@ MAX_MINUTES = 24 * 60
 
 def record_event(*, kind: str, contact=None, company=None, actor=None, summary: str = "",
                  payload: dict[str, Any] | None = None, occurred_at: dt.datetime | None = None,
-                 activity: Activity | None = None) -> Event:
+                 activity: Activity | None = None, deal=None) -> Event:
     """Append one event. Contact events also carry the contact's company, so a company's
     timeline is one indexed read."""
     if kind not in EventKind.values:
@@ -32,7 +32,7 @@ def record_event(*, kind: str, contact=None, company=None, actor=None, summary: 
     return Event.objects.create(
         kind=kind, contact=contact, company=company, actor=actor if getattr(actor, "pk", None) else None,
         summary=summary[:300], payload=payload or {}, occurred_at=occurred_at or timezone.now(),
-        activity=activity,
+        activity=activity, deal=deal,
     )
 
 
@@ -106,24 +106,28 @@ def _summary(activity: Activity) -> str:
 
 
 @transaction.atomic
-def log_activity(*, actor, data: dict[str, Any], contact=None, company=None, source: str = "web") -> Activity:
-    """Log a note, call, meeting or e-mail against a contact or company the actor can see.
+def log_activity(*, actor, data: dict[str, Any], contact=None, company=None, deal=None,
+                 source: str = "web") -> Activity:
+    """Log a note, call, meeting or e-mail against a contact, company or deal the actor can see.
 
-    The caller fetched `contact`/`company` through a selector that takes the actor.
+    The caller fetched `contact`/`company`/`deal` through a selector that takes the actor. A
+    deal's activities carry its minutes into the deal's cost of sales.
     """
-    if contact is None and company is None:
-        raise ValidationFailed({"contact": "log an activity against a contact or a company"})
+    if contact is None and company is None and deal is None:
+        raise ValidationFailed({"contact": "log an activity against a contact, a company or a deal"})
     cleaned = _clean_activity(data, creating=True)
     if company is None and contact is not None:
         company = contact.company
+    if company is None and deal is not None:
+        company = deal.company
     activity = Activity.objects.create(
         created_by=actor, owner=actor, team_id=team_id_for_owner(actor), contact=contact, company=company,
-        **cleaned,
+        deal=deal, **cleaned,
     )
     audit.audit_created(actor=actor, instance=activity, fields=ACTIVITY_FIELDS, source=source)
     record_event(
         kind=activity.kind, contact=contact, company=company, actor=actor, summary=_summary(activity),
-        occurred_at=activity.occurred_at, activity=activity,
+        occurred_at=activity.occurred_at, activity=activity, deal=deal,
         payload={k: v for k, v in {"minutes": activity.duration_minutes, "outcome": activity.outcome,
                                    "direction": activity.direction}.items() if v},
     )

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SalesConfig(AppConfig):
+    name = "rapport.sales"
+    label = "sales"
+    verbose_name = "Sales"
+    default_auto_field = "django.db.models.BigAutoField"
