@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("rapport.people.urls")),
     path("import/", include("rapport.people.imports.urls")),
     path("", include("rapport.timeline.urls")),
+    path("", include("rapport.sales.urls")),
     path("", include("rapport.web.urls")),
 ]

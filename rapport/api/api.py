@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.people.api import router as people_router
+from rapport.sales.api import router as sales_router
 from rapport.timeline.api import router as timeline_router
 
 from .auth import BrowserSession, PersonalToken
@@ -54,6 +55,7 @@ api = RapportAPI(
 )
 api.add_router("/", people_router)
 api.add_router("/", timeline_router)
+api.add_router("/", sales_router)
 
 
 def _location(request) -> str:

@@ -1,0 +1,1 @@
+"""Sales reads, one module per area; every function takes the acting user."""

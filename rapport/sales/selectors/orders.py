@@ -1,0 +1,3 @@
+"""Reads for orders, always narrowed to what the acting user may see."""
+
+from __future__ import annotations

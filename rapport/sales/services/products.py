@@ -1,0 +1,3 @@
+"""Writes for products: validate, audit and record timeline events in one transaction."""
+
+from __future__ import annotations
