@@ -236,3 +236,5 @@ RAPPORT_DEFAULT_PHONE_REGION = os.environ.get("RAPPORT_DEFAULT_PHONE_REGION", "U
 # Imports larger than this run in the background worker with a progress bar.
 RAPPORT_IMPORT_INLINE_ROWS = int(os.environ.get("RAPPORT_IMPORT_INLINE_ROWS", "2000"))
 RAPPORT_PAGE_SIZE = 50
+# The reporting currency: exchange rates say what one unit of another currency is worth in it.
+RAPPORT_BASE_CURRENCY = os.environ.get("RAPPORT_BASE_CURRENCY", "EUR").strip().upper() or "EUR"
