@@ -54,7 +54,7 @@ def _clean_country(data: dict, errors: dict, cleaned: dict) -> None:
         cleaned["country"] = code
 
 
-def _resolve_owner(actor, data: dict, errors: dict, cleaned: dict, *, current_owner_id=None) -> None:
+def resolve_owner(actor, data: dict, errors: dict, cleaned: dict, *, current_owner_id=None) -> None:
     if "owner" not in data:
         return
     owner = data["owner"]
@@ -139,7 +139,7 @@ def _clean_contact(actor, data: dict[str, Any], *, instance: Contact | None = No
     elif instance is None:
         custom, custom_errors = clean_custom(CustomFieldEntity.CONTACT, {})
         errors.update({f"custom.{k}": v for k, v in custom_errors.items()})
-    _resolve_owner(actor, data, errors, cleaned, current_owner_id=instance.owner_id if instance else None)
+    resolve_owner(actor, data, errors, cleaned, current_owner_id=instance.owner_id if instance else None)
     if "tags" in data:
         names = [str(t).strip().lower()[:60] for t in (data["tags"] or []) if str(t).strip()]
         cleaned["tags"] = sorted(set(names))
@@ -324,7 +324,7 @@ def _clean_company(actor, data: dict[str, Any], *, instance: Company | None = No
     elif instance is None:
         custom, custom_errors = clean_custom(CustomFieldEntity.COMPANY, {})
         errors.update({f"custom.{k}": v for k, v in custom_errors.items()})
-    _resolve_owner(actor, data, errors, cleaned, current_owner_id=instance.owner_id if instance else None)
+    resolve_owner(actor, data, errors, cleaned, current_owner_id=instance.owner_id if instance else None)
     if errors:
         raise ValidationFailed(errors)
     return cleaned
