@@ -108,3 +108,11 @@ def make_company(db):
         return services.create_company(actor=actor, data=data)
 
     return make
+
+
+@pytest.fixture
+def api_as(db):
+    """api_as(user) -> a client of /api/v1 acting as that user with a real personal token."""
+    from rapport.api.testing import ApiClient
+
+    return ApiClient
