@@ -238,3 +238,5 @@ RAPPORT_IMPORT_INLINE_ROWS = int(os.environ.get("RAPPORT_IMPORT_INLINE_ROWS", "2
 RAPPORT_PAGE_SIZE = 50
 # The reporting currency: exchange rates say what one unit of another currency is worth in it.
 RAPPORT_BASE_CURRENCY = os.environ.get("RAPPORT_BASE_CURRENCY", "EUR").strip().upper() or "EUR"
+# The seller's name printed on proposals (PDF and the customer's page).
+RAPPORT_COMPANY_NAME = os.environ.get("RAPPORT_COMPANY_NAME", "").strip() or "Rapport demo company"
