@@ -17,8 +17,9 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from rapport.core.errors import NotVisible, ValidationFailed
+from rapport.core.models import Team
 from rapport.core.pagination import Page, keyset_page
-from rapport.core.visibility import visible_to
+from rapport.core.visibility import profile_of, visibility_of, visible_to
 
 from ..models import CloseReason, Deal, DealContact, DealStatus, Pipeline, Stage
 
@@ -68,7 +69,19 @@ def get_pipeline(pipeline_id: int) -> Pipeline:
 
 
 def stages_of(pipeline: Pipeline) -> list[Stage]:
-    return list(Stage.objects.filter(pipeline=pipeline).order_by("position", "id"))
+    stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position", "id"))
+    for stage in stages:
+        stage.pipeline = pipeline  # callers read stage.pipeline (stall days): no query per stage
+    return stages
+
+
+def get_stage(stage_id: int) -> Stage:
+    """An open stage of a live pipeline, or NotVisible (404)."""
+    stage = (Stage.objects.select_related("pipeline").filter(pk=stage_id, pipeline__deleted_at__isnull=True)
+             .first())
+    if stage is None:
+        raise NotVisible(f"stage {stage_id}")
+    return stage
 
 
 def close_reasons(outcome: str, *, include_inactive: bool = False) -> QuerySet[CloseReason]:
@@ -154,9 +167,22 @@ def board(user, pipeline: Pipeline, params: dict[str, Any], *, size: int = BOARD
     """The open deals of a pipeline as columns: count and totals per stage (one grouped query)
     and the first page of cards in each column (one keyset read per column)."""
     params = {**params, "pipeline": pipeline.pk, "status": DealStatus.OPEN}
-    columns = [BoardColumn(stage=stage) for stage in stages_of(pipeline)]
+    columns = board_summary(user, pipeline, params)
+    for column in columns:
+        column.page = board_column(user, column.stage, params, size=size) if column.count else Page([], None, size)
+    return columns
+
+
+def board_summary(user, pipeline: Pipeline, params: dict[str, Any],
+                  *, stages: list[Stage] | None = None) -> list[BoardColumn]:
+    """Count, totals and weighted totals per currency of each column (or of the given stages)
+    under the board's filters, without the cards: what a column's header shows after a move."""
+    params = {**params, "pipeline": pipeline.pk, "status": DealStatus.OPEN}
+    columns = [BoardColumn(stage=stage) for stage in (stages if stages is not None else stages_of(pipeline))]
     by_stage = {column.stage.pk: column for column in columns}
     base = filter_deals(deal_queryset(user), params)
+    if stages is not None:
+        base = base.filter(stage_id__in=list(by_stage))
     probability = {column.stage.pk: column.stage.probability for column in columns}
     grouped = (base.order_by().values("stage_id", "currency")
                .annotate(n=Count("id"), total=Sum("amount"),
@@ -171,8 +197,6 @@ def board(user, pipeline: Pipeline, params: dict[str, Any], *, size: int = BOARD
         column.totals[currency] = column.totals.get(currency, Decimal(0)) + Decimal(row["total"] or 0)
         weighted = (Decimal(row["overridden"] or 0) + Decimal(row["defaulted"] or 0) * probability[row["stage_id"]]) / 100
         column.weighted[currency] = column.weighted.get(currency, Decimal(0)) + weighted
-    for column in columns:
-        column.page = board_column(user, column.stage, params, size=size) if column.count else Page([], None, size)
     return columns
 
 
@@ -196,7 +220,7 @@ def deal_contacts(deal: Deal) -> list[DealContact]:
 
 
 def line_items(deal: Deal) -> list:
-    return list(deal.line_items.select_related("product").order_by("position", "id"))
+    return list(deal.line_items.select_related("product", "deal").order_by("position", "id"))
 
 
 def deals_of_contact(user, contact_id: int) -> QuerySet[Deal]:
@@ -210,3 +234,28 @@ def deals_of_company(user, company_id: int) -> QuerySet[Deal]:
 def deal_minutes(deal: Deal) -> int:
     """Minutes logged on the deal's live activities: the input of its cost of sales."""
     return deal.activities.filter(deleted_at__isnull=True).aggregate(m=Sum("duration_minutes"))["m"] or 0
+
+
+def deal_timeline(user, deal_id: int, *, kind: str | None = None, cursor: str | None = None,
+                  size: int = 50) -> Page:
+    """The events of a deal the user may see, newest first (events of deleted activities left out)."""
+    from rapport.timeline.models import Event, EventKind
+
+    deal = get_deal(user, deal_id)
+    events = Event.objects.filter(deal=deal)
+    if kind:
+        if kind not in EventKind.values:
+            raise ValidationFailed({"kind": f"choose one of: {', '.join(EventKind.values)}"})
+        events = events.filter(kind=kind)
+    events = events.filter(Q(activity__isnull=True) | Q(activity__deleted_at__isnull=True))
+    return keyset_page(events.select_related("actor", "contact", "activity"), order="-occurred_at", cursor=cursor,
+                       size=size)
+
+
+def filter_teams(user) -> QuerySet[Team]:
+    """Teams offered in the deal filters: every team for those who see everything, else their own."""
+    scope = visibility_of(user)
+    if scope == "all":
+        return Team.objects.order_by("name")
+    team_id = profile_of(user).team_id
+    return Team.objects.filter(pk=team_id) if scope == "team" and team_id else Team.objects.none()
