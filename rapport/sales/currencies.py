@@ -86,7 +86,8 @@ def clean_currency(value, *, field: str = "currency") -> str:
     return code
 
 
-def _decimal(value, field: str) -> Decimal:
+def parse_decimal(value, field: str) -> Decimal:
+    """A finite Decimal from a string or number, or ValidationFailed({field: "not a number"})."""
     # bool is an int to Python, but `true` is not a price.
     if value is None or isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValidationFailed({field: "not a number"})
@@ -115,7 +116,7 @@ def clean_money(value, currency, *, field: str, allow_negative: bool = False) ->
     code = clean_currency(currency, field=field)
     if isinstance(value, str) and not value.strip():
         raise ValidationFailed({field: "enter an amount"})
-    number = _decimal(value, field)
+    number = parse_decimal(value, field)
     if number < 0 and not allow_negative:
         raise ValidationFailed({field: "must not be negative"})
     places = CURRENCIES[code]
