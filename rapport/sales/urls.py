@@ -1,7 +1,8 @@
-from .views import deals, forecasts, orders, products, proposals
+from .views import deals, forecasts, orders, pipelines, products, proposals
 
 urlpatterns = [
     *deals.urlpatterns,
+    *pipelines.urlpatterns,
     *products.urlpatterns,
     *orders.urlpatterns,
     *proposals.urlpatterns,

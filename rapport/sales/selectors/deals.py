@@ -75,6 +75,18 @@ def stages_of(pipeline: Pipeline) -> list[Stage]:
     return stages
 
 
+def pipelines_with_stages() -> list[Pipeline]:
+    """Live pipelines, each with its stages in order as `stage_list` (two queries)."""
+    found = list(pipelines())
+    by_id = {p.pk: p for p in found}
+    for p in found:
+        p.stage_list = []
+    for stage in Stage.objects.filter(pipeline_id__in=list(by_id)).order_by("position", "id"):
+        stage.pipeline = by_id[stage.pipeline_id]
+        stage.pipeline.stage_list.append(stage)
+    return found
+
+
 def get_stage(stage_id: int) -> Stage:
     """An open stage of a live pipeline, or NotVisible (404)."""
     stage = (Stage.objects.select_related("pipeline").filter(pk=stage_id, pipeline__deleted_at__isnull=True)
@@ -87,6 +99,13 @@ def get_stage(stage_id: int) -> Stage:
 def close_reasons(outcome: str, *, include_inactive: bool = False) -> QuerySet[CloseReason]:
     reasons = CloseReason.objects.filter(outcome=outcome)
     return reasons if include_inactive else reasons.filter(active=True)
+
+
+def get_close_reason(reason_id: int) -> CloseReason:
+    reason = CloseReason.objects.filter(pk=reason_id).first()
+    if reason is None:
+        raise NotVisible(f"close reason {reason_id}")
+    return reason
 
 
 def is_stalled(deal: Deal, *, now: dt.datetime | None = None) -> bool:
