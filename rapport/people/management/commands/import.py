@@ -1,4 +1,4 @@
-"""`rapport import contacts FILE` / `rapport import companies FILE`: the importer from a terminal."""
+"""`rapport import contacts|companies|orders FILE`: the importer from a terminal."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from rapport.people.imports import jobs
 
 
 class Command(BaseCommand):
-    help = ("Import contacts or companies from a CSV file. Contacts are upserted by e-mail, companies by web "
-            "domain; rejected rows are written to a CSV with their line, column and reason.")
+    help = ("Import contacts, companies or orders from a CSV file. Contacts are upserted by e-mail, companies by "
+            "web domain, orders (one row per order line) by their external id; rejected rows are written to a "
+            "CSV with their line, column and reason.")
 
     def add_arguments(self, parser):
-        parser.add_argument("entity", choices=["contacts", "companies"])
+        parser.add_argument("entity", choices=["contacts", "companies", "orders"])
         parser.add_argument("file", type=Path)
         parser.add_argument("--user", help="Import as this user (default: the first admin)")
         parser.add_argument("--owner", help="Give the imported records to this user (admins and managers)")
@@ -31,6 +32,14 @@ class Command(BaseCommand):
                             help="Processes that check rows in parallel (default: automatic)")
 
     def handle(self, *args, **options):
+        if options["entity"] == "orders":
+            from rapport.sales.order_imports.command import run_orders_import
+
+            try:
+                actor = self._actor(options["user"])
+            except ValidationFailed as exc:
+                raise CommandError("; ".join(exc.errors.values())) from exc
+            return run_orders_import(self, actor, options)
         console = Console(stderr=False, highlight=False)
         try:
             actor = self._actor(options["user"])
