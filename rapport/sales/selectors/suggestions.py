@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -129,9 +128,14 @@ def suggestions(user, *, kind=None, start=None, today: dt.date | None = None, on
     return result
 
 
-def _left_out_text(*totals: BaseTotal) -> str:
-    merged = BaseTotal(base_currency())
-    for total in totals:
-        for currency, amount in total.unconverted.items():
-            merged.unconverted[currency] = merged.unconverted.get(currency, Decimal(0)) + amount
-    return merged.unconverted_text.replace("plus ", "left out: ", 1) if merged.unconverted else ""
+def _left_out_text(mine: BaseTotal, pipe: BaseTotal, history: BaseTotal) -> str:
+    """What the figures could not include for want of an exchange rate, said plainly."""
+    own = BaseTotal(mine.currency)
+    own.merge(mine)
+    own.merge(pipe)
+    parts = []
+    if own.unconverted:
+        parts.append("left out of the seller's figures: " + own.unconverted_text.removeprefix("plus "))
+    if history.unconverted:
+        parts.append("left out of the team's history: " + history.unconverted_text.removeprefix("plus "))
+    return "; ".join(parts)

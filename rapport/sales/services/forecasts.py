@@ -8,6 +8,7 @@ they leave no timeline event.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.core.models import AuditAction, Team
 
 from .. import periods
-from ..currencies import clean_currency, clean_money, parse_decimal
+from ..currencies import CURRENCIES, clean_currency, clean_money, parse_decimal
 from ..models import Target, TargetMetric
 from ..selectors import targets as selectors
 
@@ -133,6 +134,9 @@ def _same_target(cleaned: dict[str, Any]):
 
 
 def _apply(actor, target: Target, cleaned: dict[str, Any], source: str) -> Target:
+    # The column keeps four places; compare in the currency's own so 5000.0000 -> 5000.00 is no change.
+    places = CURRENCIES.get(target.currency, 0) if target.currency else 0
+    target.amount = Decimal(target.amount).quantize(Decimal(1).scaleb(-places))
     before = audit.snapshot(target, TARGET_FIELDS)
     for name, value in cleaned.items():
         setattr(target, name, value)
@@ -198,8 +202,8 @@ def delete_target(*, actor, target: Target, source: str = "web") -> None:
     audit.audit(actor=actor, action=AuditAction.DELETE, instance=target, source=source)
 
 
-def accept_suggestion(*, actor, user_id: Any, period_kind: Any, period_start: Any, source: str = "web"
-                      ) -> tuple[Target, bool]:
+def accept_suggestion(*, actor, user_id: Any, period_kind: Any, period_start: Any, source: str = "web",
+                      today: dt.date | None = None) -> tuple[Target, bool]:
     """Make a seller's suggested revenue target (recomputed now, in the base currency) their
     target for the period: one click for a manager who agrees with the reasoning."""
     from ..selectors.suggestions import suggestions
@@ -221,7 +225,7 @@ def accept_suggestion(*, actor, user_id: Any, period_kind: Any, period_start: An
     if errors:
         raise ValidationFailed(errors)
     try:
-        found = suggestions(actor, kind=kind, start=period_start, only_user_id=uid)
+        found = suggestions(actor, kind=kind, start=period_start, only_user_id=uid, today=today)
     except NotVisible:
         found = []
     if not found or not found[0].may_accept:
