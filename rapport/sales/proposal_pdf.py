@@ -139,7 +139,7 @@ def render_proposal_pdf(proposal: Proposal, lines: list[ProposalLine], *, seller
         ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 4),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
     ]))
-    totals_table = Table(_totals_rows(proposal, s), colWidths=[width * 0.7, width * 0.3], hAlign="RIGHT")
+    totals_table = Table(_totals_rows(proposal, s), colWidths=[width * 0.3, width * 0.2], hAlign="RIGHT")
     totals_table.setStyle(TableStyle([
         ("LINEABOVE", (0, -1), (-1, -1), 0.8, INK), ("BACKGROUND", (0, -1), (-1, -1), BAND),
         ("TOPPADDING", (0, 0), (-1, -1), 2),

@@ -83,6 +83,14 @@ def lines_of(proposals: list[Proposal]) -> dict[int, list[ProposalLine]]:
     return grouped
 
 
+def orders_of_deal(user, deal: Deal) -> list:
+    """The orders the deal became (an accepted proposal wins the deal, which makes one), as far
+    as the user may see them."""
+    from . import orders
+
+    return list(orders.order_queryset(user).filter(deal_id=deal.pk).order_by("id")[:5])
+
+
 def addressee(deal: Deal):
     """The deal's contact a quote is addressed to: the decision maker if there is one."""
     rank = {role: i for i, role in enumerate(ADDRESSEE_ROLES)}

@@ -125,9 +125,8 @@ def _clean(data: dict[str, Any], *, defaults: dict[str, Any]) -> dict[str, Any]:
                 errors.update(exc.errors)
     if "valid_until" in data:
         value = data["valid_until"]
-        if value in (None, ""):
-            cleaned["valid_until"] = None
-        else:
+        # Left empty, a proposal keeps its default validity: every quote has an end.
+        if value not in (None, ""):
             valid_until = parse_date(value, field="valid_until", errors=errors)
             if valid_until is not None and valid_until < timezone.now().date():
                 errors["valid_until"] = "must be today or later"
