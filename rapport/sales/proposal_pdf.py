@@ -164,3 +164,23 @@ def render_proposal_pdf(proposal: Proposal, lines: list[ProposalLine], *, seller
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+def proposal_pdf(proposal: Proposal) -> bytes:
+    """The stored proposal as PDF, addressed as the deal's customer is now, signed by
+    `settings.RAPPORT_COMPANY_NAME`. The caller fetched `proposal` through a selector or link."""
+    from django.conf import settings
+
+    from .selectors import proposals as selectors
+
+    deal = proposal.deal
+    addressee = selectors.addressee(deal)
+    return render_proposal_pdf(
+        proposal, selectors.proposal_lines(proposal), seller=settings.RAPPORT_COMPANY_NAME,
+        customer_company=deal.company.name if deal.company_id else "",
+        addressee=(addressee.full_name or "") if addressee else "",
+        addressee_email=(addressee.email or "") if addressee else "")
+
+
+def pdf_filename(proposal: Proposal) -> str:
+    return f"{proposal.number}-v{proposal.version}.pdf"

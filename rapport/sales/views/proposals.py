@@ -22,7 +22,8 @@ from rapport.core.errors import NotVisible, ValidationFailed
 from rapport.core.selectors import audit_history
 
 from ..models import DealStatus, ProposalStatus
-from ..proposal_pdf import render_proposal_pdf
+from ..proposal_pdf import pdf_filename
+from ..proposal_pdf import proposal_pdf as render_pdf
 from ..selectors import deals as deal_selectors
 from ..selectors import proposals as selectors
 from ..services import proposals as services
@@ -132,15 +133,9 @@ def proposal_send(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 
 def _pdf_response(proposal, *, attachment: bool) -> HttpResponse:
-    deal = proposal.deal
-    addressee = selectors.addressee(deal)
-    content = render_proposal_pdf(
-        proposal, selectors.proposal_lines(proposal), seller=settings.RAPPORT_COMPANY_NAME,
-        customer_company=deal.company.name if deal.company_id else "",
-        addressee=addressee.full_name if addressee else "", addressee_email=(addressee.email or "") if addressee else "")
-    response = HttpResponse(content, content_type="application/pdf")
+    response = HttpResponse(render_pdf(proposal), content_type="application/pdf")
     disposition = "attachment" if attachment else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{proposal.number}-v{proposal.version}.pdf"'
+    response["Content-Disposition"] = f'{disposition}; filename="{pdf_filename(proposal)}"'
     return response
 
 
