@@ -52,6 +52,11 @@ def months_of(kind: str, start: dt.date) -> tuple[int, ...]:
     return tuple(add_months(start, i).month for i in range(MONTHS_IN[kind]))
 
 
+def utc_today() -> dt.date:
+    """Today's date in UTC, the zone periods are counted in."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
@@ -71,7 +76,7 @@ def clean_start(value, kind: str, *, field: str = "start", today: dt.date | None
     person should see, not one we quietly turn into March or the first quarter.
     """
     if value in (None, ""):
-        return period_containing(kind, today or dt.datetime.now(dt.UTC).date())
+        return period_containing(kind, today or utc_today())
     if isinstance(value, dt.datetime):
         value = value.date()
     if not isinstance(value, dt.date):

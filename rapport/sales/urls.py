@@ -1,4 +1,4 @@
-from .views import deals, forecasts, orders, pipelines, products, proposals
+from .views import costs, deals, forecasts, orders, pipelines, products, proposals
 
 urlpatterns = [
     *deals.urlpatterns,
@@ -7,4 +7,5 @@ urlpatterns = [
     *orders.urlpatterns,
     *proposals.urlpatterns,
     *forecasts.urlpatterns,
+    *costs.urlpatterns,
 ]

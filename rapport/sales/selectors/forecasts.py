@@ -86,7 +86,7 @@ class BaseTotal:
 
     def as_dict(self) -> dict:
         return {"amount": str(self.amount), "currency": self.currency,
-                "unconverted": {c: str(a) for c, a in sorted(self.unconverted.items())}}
+                "unconverted": {c: str(round_money(a, c)) for c, a in sorted(self.unconverted.items())}}
 
 
 @dataclass
