@@ -147,6 +147,7 @@ def test_the_form_puts_each_error_on_its_field(as_user, manager, overrides, fiel
     assert message in html
     assert f'id="id_{field}_error"' in html
     assert not Product.objects.exists()
+    assert form.price_row_count == 4  # the three rows sent back, and room for one more
     # What was typed stays in the form.
     if overrides.get("price_currency_0"):
         assert f'value="{overrides["price_currency_0"]}"' in html

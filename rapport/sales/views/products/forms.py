@@ -54,7 +54,8 @@ class ProductForm(ServiceErrors, forms.Form):
         self.fields["category"].choices = [("", "—")] + [(c.pk, c.name) for c in categories]
         if self.is_bound:
             indexes = [int(m.group(1)) for key in self.data if (m := PRICE_ROW.match(key))]
-            rows = min(max(indexes, default=-1) + 1, MAX_PRICE_ROWS)
+            # One empty row more than was posted, so a form sent back with errors has room.
+            rows = min(max(indexes, default=-1) + 2, MAX_PRICE_ROWS)
         else:
             rows = len(prices or {}) + BLANK_PRICE_ROWS
             for i, (code, amount) in enumerate((prices or {}).items()):
