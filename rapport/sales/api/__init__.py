@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from . import deals, forecasts, orders, products, proposals
+from . import costs, deals, forecasts, orders, products, proposals
 
 router = Router()
-for area in (deals, products, orders, proposals, forecasts):
+for area in (deals, products, orders, proposals, forecasts, costs):
     router.add_router("/", area.router)
