@@ -264,3 +264,15 @@ def test_the_customer_downloads_the_pdf(sent):
 def test_answer_pages_only_take_posts(sent):
     response = Client().get(reverse("proposal_public_accept", args=[selectors.link_token(sent)]))
     assert response.status_code == 405
+
+
+def test_after_the_customer_answers_the_seller_sees_who_and_the_order(seller, sent, deal):
+    services.accept_proposal(token=selectors.link_token(sent), name="Hana Harbour", note="Start in May")
+    page = client_for(seller).get(reverse("proposal_detail", args=[sent.pk]))
+    html = page.content.decode()
+    # The customer's audit entries have no user: the history shows them as such, not a server error.
+    assert page.status_code == 200
+    assert "Accepted by Hana Harbour" in html and "Start in May" in html
+    order = Order.objects.get(deal=deal)
+    assert reverse("order_detail", args=[order.pk]) in html
+    assert '<div class="muted small">customer</div>' in html
