@@ -141,6 +141,11 @@ def format_money(amount: Decimal | None, currency: str) -> str:
     return f"{round_money(Decimal(amount), currency):,.{places}f} {currency}"
 
 
+def _amount(value) -> Decimal:
+    # Through str for floats: Decimal(0.1) is 0.1000000000000000055511151231257827...
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def _as_date(on_date) -> dt.date:
     # An aware datetime counts on its UTC date, the zone everything is stored in.
     if isinstance(on_date, dt.datetime):
@@ -185,16 +190,17 @@ class RateBook:
 
     def convert_exact(self, amount: Decimal, currency: str, to_currency: str, on_date) -> Decimal:
         """Unrounded, so a total of many converted amounts is rounded once, at the end."""
+        amount = _amount(amount)
         if currency == to_currency:
-            return Decimal(amount)
-        return Decimal(amount) * self.rate(currency, on_date) / self.rate(to_currency, on_date)
+            return amount
+        return amount * self.rate(currency, on_date) / self.rate(to_currency, on_date)
 
 
 def convert(amount, currency: str, to_currency: str, on_date) -> Decimal:
     """`amount` of `currency` in `to_currency`, with the latest rates on or before `on_date`,
     rounded to `to_currency`'s minor units. Raises MissingRate when either side has no rate."""
     book = RateBook()
-    return round_money(book.convert_exact(Decimal(amount), currency, to_currency, on_date), to_currency)
+    return round_money(book.convert_exact(amount, currency, to_currency, on_date), to_currency)
 
 
 def convert_totals(rows: Iterable[tuple], to_currency: str, *, book: RateBook | None = None
@@ -213,7 +219,7 @@ def convert_totals(rows: Iterable[tuple], to_currency: str, *, book: RateBook | 
         if amount is None:
             continue
         try:
-            total += book.convert_exact(Decimal(amount), currency, to_currency, on_date)
+            total += book.convert_exact(amount, currency, to_currency, on_date)
         except MissingRate:
-            unconverted[currency] = unconverted.get(currency, Decimal(0)) + Decimal(amount)
+            unconverted[currency] = unconverted.get(currency, Decimal(0)) + _amount(amount)
     return round_money(total, to_currency), unconverted

@@ -88,6 +88,8 @@ def filter_products(user, params: dict[str, Any]) -> QuerySet[Product]:
     qs = product_queryset(user)
     q = (params.get("q") or "").strip()
     if q:
+        # A catalogue holds thousands of products, not millions: a case-insensitive prefix
+        # scan is cheap here, where contacts need lower-cased key columns and range searches.
         qs = qs.filter(Q(sku__istartswith=q) | Q(name__istartswith=q))
     category = params.get("category")
     if category not in (None, ""):

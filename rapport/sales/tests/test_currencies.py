@@ -169,6 +169,13 @@ def test_convert_same_currency_needs_no_rate(db):
     assert convert(D("12.34"), "CHF", "CHF", dt.date(2000, 1, 1)) == D("12.34")
 
 
+def test_convert_takes_floats_and_ints_by_their_written_value(rates):
+    assert convert(0.1, "USD", "EUR", dt.date(2024, 2, 1)) == D("0.09")
+    assert convert(100, "USD", "EUR", dt.date(2024, 2, 1)) == D("90.00")
+    total, unconverted = convert_totals([(0.1, "CHF", dt.date(2024, 2, 1))], "EUR")
+    assert unconverted == {"CHF": D("0.1")}
+
+
 def test_convert_takes_an_aware_datetime_on_its_utc_date(rates):
     from zoneinfo import ZoneInfo
 
