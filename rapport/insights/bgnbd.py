@@ -14,10 +14,10 @@ distinct (x, t_x, T) and weighted by how many customers share it.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
 from rapport.insights._checks import check_customers, check_horizon
-from rapport.insights.fitting import FitFailed, ModelFit, maximise, unique_rows
+from rapport.insights.fitting import ModelFit, collapse, dot, maximise, unique_rows
 
 NAMES = ("r", "alpha", "a", "b")
 
@@ -70,48 +70,127 @@ def _expected_if_alive(params, x, T, t) -> np.ndarray:
     return (a + b + x - 1) / (a - 1) * (1 - tail)
 
 
-def log_likelihood(params: np.ndarray, x, t_x, T, weights) -> float:
-    r, alpha, a, b = params
-    return float(np.sum(weights * _row_log_likelihood(r, alpha, a, b, x, t_x, T)[0]))
+class _Likelihood:
+    """The BG/NBD log-likelihood and its gradient over distinct customer histories.
+
+    Terms that depend on x alone, T alone or t_x alone are computed once per distinct value and
+    gathered; only the log-sum-exp that joins the two terms runs per distinct (x, t_x, T) row, and
+    customers without a repeat purchase (one term only) are summed per distinct T.
+    """
+
+    def __init__(self, x, t_x, T):
+        rows = collapse(x, t_x, T)
+        (self.x_values, self.tx_values, self.T_values) = rows.values
+        x_code, tx_code, T_code = rows.codes
+        weights = rows.counts
+        self.n = weights.sum()
+        self.x_weight = np.bincount(x_code, weights=weights, minlength=len(self.x_values))
+        self.T_weight = np.bincount(T_code, weights=weights, minlength=len(self.T_values))
+        self.T_weight_x = np.bincount(T_code, weights=weights * self.x_values[x_code], minlength=len(self.T_values))
+        some = self.x_values[x_code] > 0  # only these have the "left after the last purchase" term
+        self.x_code, self.tx_code, self.T_code = x_code[some], tx_code[some], T_code[some]
+        self.weights = weights[some]
+        self.x = self.x_values[self.x_code]
+
+    def __call__(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient, _ = self.evaluate(params, hessian=False)
+        return value, gradient
+
+    def evaluate(self, params: np.ndarray, hessian: bool = True):
+        """Log-likelihood, gradient and (optionally) Hessian in (r, alpha, a, b).
+
+        Per customer, LL = C(x) + stay + softplus(d), where C gathers the gamma-function terms,
+        stay = -(r+x) log(alpha+T) and d = log(a/(b+x-1)) + (r+x) log((alpha+T)/(alpha+t_x)) is the
+        log-ratio of the "left after the last purchase" term to the "still active" one.
+        """
+        r, alpha, a, b = params
+        xv = self.x_values
+        log_aT, log_atx = np.log(alpha + self.T_values), np.log(alpha + self.tx_values)
+        inv_aT, inv_atx = 1.0 / (alpha + self.T_values), 1.0 / (alpha + self.tx_values)
+        # Per distinct x: log Gamma(r+x)/Gamma(r) + log B(a, b+x)/B(a, b).
+        common = (gammaln(r + xv) - gammaln(r) + r * np.log(alpha)
+                  + gammaln(a + b) + gammaln(b + xv) - gammaln(b) - gammaln(a + b + xv))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_b_x1 = np.where(xv > 0, 1.0 / (b + xv - 1), 0.0)  # only used where x > 0
+            log_b_x1 = np.log(b + xv - 1)
+        # Every customer has the "still active" term, summed per distinct T ...
+        value = dot(self.x_weight, common) - r * dot(self.T_weight, log_aT) - dot(self.T_weight_x, log_aT)
+        # ... and repeat buyers the "left" one, joined by log(e^stay + e^left) = stay + softplus(d).
+        gap = log_aT[self.T_code] - log_atx[self.tx_code]  # d d / d r
+        rx = r + self.x
+        diff = np.log(a) - log_b_x1[self.x_code] + rx * gap
+        softplus = np.logaddexp(0.0, diff)
+        left = np.exp(diff - softplus)  # weight of the "left" term in each likelihood
+        w_left = self.weights * left
+        value += dot(self.weights, softplus)
+
+        by_x_left = np.bincount(self.x_code, weights=w_left, minlength=len(xv))
+        step_alpha = inv_aT[self.T_code] - inv_atx[self.tx_code]
+        d_alpha_d = rx * step_alpha  # d d / d alpha
+        shared = digamma(a + b) - digamma(a + b + xv)
+        stay_alpha = r * self.T_weight + self.T_weight_x  # per T: sum of (r + x)
+        left_total = by_x_left.sum()
+        gradient = np.array([
+            dot(self.x_weight, digamma(r + xv) - digamma(r)) + self.n * np.log(alpha)
+            - dot(self.T_weight, log_aT) + dot(w_left, gap),
+            self.n * r / alpha - dot(stay_alpha, inv_aT) + dot(w_left, d_alpha_d),
+            dot(self.x_weight, shared) + left_total / a,
+            dot(self.x_weight, shared + digamma(b + xv) - digamma(b)) - dot(by_x_left, inv_b_x1),
+        ])
+        if not hessian:
+            return float(value), gradient, None
+
+        # Second derivatives: softplus(d)'' = q d' d'^T + left d'', with q = left (1 - left).
+        q = w_left * (1.0 - left)
+        q_gap, q_alpha = q * gap, q * d_alpha_d
+        by_x_q = np.bincount(self.x_code, weights=q, minlength=len(xv))
+        by_x_q_gap = np.bincount(self.x_code, weights=q_gap, minlength=len(xv))
+        by_x_q_alpha = np.bincount(self.x_code, weights=q_alpha, minlength=len(xv))
+        q_total = by_x_q.sum()
+        tri = polygamma(1, a + b) - polygamma(1, a + b + xv)
+        h = np.empty((4, 4))
+        h[0, 0] = dot(self.x_weight, polygamma(1, r + xv) - polygamma(1, r)) + dot(q_gap, gap)
+        h[0, 1] = (self.n / alpha - dot(self.T_weight, inv_aT) + dot(q_gap, d_alpha_d)
+                   + dot(w_left, step_alpha))
+        h[1, 1] = (-self.n * r / alpha**2 + dot(stay_alpha, inv_aT**2) + dot(q_alpha, d_alpha_d)
+                   + dot(w_left * rx, inv_atx[self.tx_code] ** 2 - inv_aT[self.T_code] ** 2))
+        h[0, 2] = by_x_q_gap.sum() / a
+        h[0, 3] = -dot(by_x_q_gap, inv_b_x1)
+        h[1, 2] = by_x_q_alpha.sum() / a
+        h[1, 3] = -dot(by_x_q_alpha, inv_b_x1)
+        h[2, 2] = dot(self.x_weight, tri) + (q_total - left_total) / a**2
+        h[2, 3] = dot(self.x_weight, tri) - dot(by_x_q, inv_b_x1) / a
+        h[3, 3] = (dot(self.x_weight, tri + polygamma(1, b + xv) - polygamma(1, b))
+                   + dot(by_x_q + by_x_left, inv_b_x1**2))
+        h = np.triu(h) + np.triu(h, 1).T
+        return float(value), gradient, h
 
 
-def _row_log_likelihood(r, alpha, a, b, x, t_x, T):
-    common = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-              + gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x))
-    stays = -(r + x) * np.log(alpha + T)
-    leaves = np.full(x.shape, -np.inf)
-    some = x > 0
-    leaves[some] = np.log(a) - np.log(b + x[some] - 1) - (r + x[some]) * np.log(alpha + t_x[some])
-    total = np.logaddexp(stays, leaves)
-    share_left = np.exp(leaves - total)  # weight of the "left after the last purchase" term
-    return common + total, share_left
+def log_likelihood(params, frequency, recency, T) -> float:
+    """The BG/NBD log-likelihood of customers' histories at the given (r, alpha, a, b)."""
+    x, t_x, T = check_customers(frequency, recency, T, minimum=1)
+    return _Likelihood(x, t_x, T)(np.asarray(params, dtype=np.float64))[0]
 
 
-def gradient(params: np.ndarray, x, t_x, T, weights) -> np.ndarray:
-    r, alpha, a, b = params
-    _, left = _row_log_likelihood(r, alpha, a, b, x, t_x, T)
-    stayed = 1 - left
-    log_alpha_T, log_alpha_tx = np.log(alpha + T), np.log(alpha + t_x)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - stayed * log_alpha_T - left * log_alpha_tx
-    d_alpha = r / alpha - (r + x) * (stayed / (alpha + T) + left / (alpha + t_x))
-    shared = digamma(a + b) - digamma(a + b + x)
-    d_a = shared + left / a
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d_b = shared + digamma(b + x) - digamma(b) - np.where(x > 0, left / (b + x - 1), 0.0)
-    return np.array([np.sum(weights * g) for g in (d_r, d_alpha, d_a, d_b)])
+# Above this many customers the search starts from a fit on a random subsample of this size, so
+# the full table is only needed for the last few Newton steps.
+PILOT_CUSTOMERS = 50_000
 
 
-def fit_bgnbd(frequency, recency, T, *, start=(1.0, 1.0, 1.0, 1.0)) -> BGNBDFit:
+def fit_bgnbd(frequency, recency, T, *, start=None) -> BGNBDFit:
     """Maximum likelihood BG/NBD parameters r, alpha, a, b with standard errors."""
     x, t_x, T = check_customers(frequency, recency, T)
     if not (x > 0).any():
         raise ValueError("frequency: every customer has zero repeat purchases, so there is nothing to learn "
                          "about repeat buying yet")
-    (ux, ut_x, uT), weights, _ = unique_rows(x, t_x, T)
-    start = np.asarray(start, dtype=np.float64)
-    start[1] = max(start[1], float(np.mean(T)) or 1.0)  # alpha is on the scale of the time unit
-    fit = maximise(NAMES, lambda p: log_likelihood(p, ux, ut_x, uT, weights),
-                   lambda p: gradient(p, ux, ut_x, uT, weights), start, len(x), "bg_nbd", BGNBDFit)
-    if not np.isfinite(fit.log_likelihood):
-        raise FitFailed("bg_nbd: the log-likelihood is not finite at the estimate")
-    return fit
+    if start is None:
+        start = np.array([1.0, float(np.mean(T)) or 1.0, 1.0, 1.0])  # alpha is on the scale of the time unit
+        if len(x) > PILOT_CUSTOMERS:
+            pick = np.random.default_rng(0).integers(0, len(x), PILOT_CUSTOMERS)
+            try:
+                start = np.array(list(fit_bgnbd(x[pick], t_x[pick], T[pick]).params.values()))
+            except ValueError:
+                pass  # a subsample without enough repeat buyers: start from the defaults
+    likelihood = _Likelihood(x, t_x, T)
+    return maximise(NAMES, lambda p: likelihood(p)[0], likelihood, np.asarray(start, dtype=np.float64), len(x),
+                    "bg_nbd", BGNBDFit, value_gradient_hessian=likelihood.evaluate)

@@ -68,77 +68,157 @@ class ModelFit:
         return np.exp(rng.multivariate_normal(np.log(theta), covariance, size=draws, method="cholesky"))
 
 
-def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Distinct rows of the given columns, how often each occurs, and the row of each input.
+# Time columns are usually whole periods or days expressed in periods (days/7, days/30.4375).
+GRID_UNITS = (1.0, 7.0, 365.25 / 12)
 
-    Customers with the same history have the same likelihood: computing it once per distinct
-    history and weighting by the count is exact and, on day-level data, many times faster.
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Dot product of two vectors without BLAS: a threaded BLAS call is many times slower on a
+    busy machine, and these vectors are too short to gain from threads."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def factorize(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a column (possibly with unused values in between) and, for each entry,
+    the index of its value.
+
+    Columns on a grid of whole numbers, or of days in weeks or months, index themselves (exactly:
+    the values are checked to give back every entry); others take a sort and a binary search.
     """
-    order = np.lexsort(columns[::-1])
-    changed = np.zeros(len(order), dtype=bool)
-    if len(order):
-        changed[0] = True
-    for column in columns:
-        sorted_column = column[order]
-        changed[1:] |= sorted_column[1:] != sorted_column[:-1]
-    group = np.cumsum(changed) - 1
-    inverse = np.empty(len(order), dtype=np.int64)
-    inverse[order] = group
-    starts = order[changed]
-    counts = np.bincount(group).astype(np.float64)
-    return [column[starts] for column in columns], counts, inverse
+    if len(column):
+        low, high = float(column.min()), float(column.max())
+        for unit in GRID_UNITS:
+            if (high - low) * unit > 4_000_000:
+                continue
+            steps = np.rint(column * unit)
+            base = steps.min()
+            codes = (steps - base).astype(np.int64)
+            values = (np.arange(int(codes.max()) + 1) + base) / unit
+            if np.array_equal(values[codes], column):
+                return values, codes
+    ordered = np.sort(column)
+    values = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+    return values, np.searchsorted(values, column)
+
+
+@dataclass(frozen=True)
+class Collapsed:
+    """Distinct rows of some columns, as per-column distinct values plus codes, with counts."""
+
+    values: list[np.ndarray]  # distinct values of each column
+    codes: list[np.ndarray]  # per distinct row, the index into each column's values
+    counts: np.ndarray  # customers sharing each distinct row
+    inverse: np.ndarray | None  # per input row, its distinct row (when asked for)
+
+    def column(self, i: int) -> np.ndarray:
+        return self.values[i][self.codes[i]]
+
+
+def collapse(*columns: np.ndarray, with_inverse: bool = False) -> Collapsed:
+    """Customers with the same history have the same likelihood: computing it once per distinct
+    history and weighting by the count is exact and, on day-level data, many times faster."""
+    factored = [factorize(column) for column in columns]
+    sizes = [len(values) for values, _ in factored]
+    if float(np.prod(sizes, dtype=np.float64)) < 2.0**62:
+        key = np.zeros(len(columns[0]), dtype=np.int64)
+        for (_, codes), size in zip(factored, sizes, strict=True):
+            key = key * size + codes
+        if with_inverse:
+            keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        else:
+            (keys, counts), inverse = np.unique(key, return_counts=True), None
+        row_codes = []
+        for size in reversed(sizes):
+            keys, code = np.divmod(keys, size)
+            row_codes.append(code)
+        row_codes.reverse()
+    else:  # too many distinct values to pack into one integer key
+        order = np.lexsort([codes for _, codes in factored][::-1])
+        changed = np.zeros(len(order), dtype=bool)
+        changed[:1] = True
+        for _, codes in factored:
+            ordered = codes[order]
+            changed[1:] |= ordered[1:] != ordered[:-1]
+        group = np.cumsum(changed) - 1
+        counts = np.bincount(group)
+        row_codes = [codes[order[changed]] for _, codes in factored]
+        inverse = None
+        if with_inverse:
+            inverse = np.empty(len(order), dtype=np.int64)
+            inverse[order] = group
+    return Collapsed(values=[values for values, _ in factored], codes=row_codes,
+                     counts=counts.astype(np.float64), inverse=inverse)
+
+
+def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Distinct rows of the given columns, how often each occurs, and the row of each input."""
+    collapsed = collapse(*columns, with_inverse=True)
+    return ([collapsed.column(i) for i in range(len(columns))], collapsed.counts,
+            collapsed.inverse.reshape(-1))
 
 
 def maximise(
     names: tuple[str, ...],
     log_likelihood: Callable[[np.ndarray], float],
-    gradient: Callable[[np.ndarray], np.ndarray] | None,
+    value_and_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
     start: np.ndarray,
     n_customers: int,
     model: str,
     fit_type: type[ModelFit] = ModelFit,
+    value_gradient_hessian: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]] | None = None,
 ) -> ModelFit:
-    """Maximise a log-likelihood over positive parameters; `gradient` is d LL / d theta.
+    """Maximise a log-likelihood over positive parameters.
 
-    Without an analytic gradient, central differences on the log scale are used (Pareto/NBD).
+    `value_and_gradient` returns the log-likelihood and d LL / d theta together (they share most
+    of their work); without it, central differences on the log-likelihood are used (Pareto/NBD).
+    With `value_gradient_hessian`, Newton's method runs first (a handful of evaluations from a good
+    start); the quasi-Newton search is the fallback when the Hessian is not negative definite.
     """
     scale = 1.0 / max(n_customers, 1)
 
-    def grad_theta(theta: np.ndarray) -> np.ndarray:
-        if gradient is not None:
-            return gradient(theta)
-        return numeric_gradient(log_likelihood, theta)
+    def value_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        if value_and_gradient is not None:
+            return value_and_gradient(theta)
+        return log_likelihood(theta), numeric_gradient(log_likelihood, theta)
 
     def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
         theta = np.exp(phi)
-        value = log_likelihood(theta)
-        if not np.isfinite(value):
+        value, grad = value_grad(theta)
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return 1e300, np.zeros_like(phi)
-        return -value * scale, -grad_theta(theta) * theta * scale
+        return -value * scale, -grad * theta * scale
 
     phi = np.log(np.asarray(start, dtype=np.float64))
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
-    result = minimize(objective, phi, jac=True, method="L-BFGS-B", bounds=bounds,
-                      options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
-    phi = result.x
-    iterations = int(result.nit)
-    phi = _newton_polish(objective, phi, grad_theta, log_likelihood)
+    iterations, newton = 0, None
+    if value_gradient_hessian is not None:
+        newton = _newton(value_gradient_hessian, phi, scale)
+    if newton is None:
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
+        result = minimize(objective, phi, jac=True, method="L-BFGS-B", bounds=bounds,
+                          options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
+        phi, iterations = result.x, int(result.nit)
+        _check_interior(names, phi, model)
+        if value_gradient_hessian is not None:
+            newton = _newton(value_gradient_hessian, phi, scale)
+    if newton is not None:
+        phi, value, hessian, steps = newton
+        iterations += steps
+    else:
+        gradient_only = None if value_and_gradient is None else (lambda theta: value_grad(theta)[1])
+        hessian = numeric_hessian(log_likelihood, gradient_only, np.exp(phi))
+        phi, moved = _newton_polish(objective, phi, hessian, scale)
+        if moved > 1e-4:
+            hessian = numeric_hessian(log_likelihood, gradient_only, np.exp(phi))
+        value = float(log_likelihood(np.exp(phi)))
+    _check_interior(names, phi, model)
     theta = np.exp(phi)
-    at_bound = np.abs(phi) > LOG_BOUND - 1e-3
-    if at_bound.any():
-        which = ", ".join(name for name, hit in zip(names, at_bound, strict=True) if hit)
-        raise FitFailed(f"{model}: the data do not determine {which} (the estimate runs off to "
-                        f"{'0' if phi[at_bound][0] < 0 else 'infinity'}); more customers or repeat "
-                        "purchases are needed")
-    value = float(log_likelihood(theta))
     if not np.isfinite(value):
         raise FitFailed(f"{model}: the log-likelihood is not finite at the estimate")
-    hessian = numeric_hessian(log_likelihood, grad_theta if gradient is not None else None, theta)
     covariance, errors = _standard_errors(hessian)
     return fit_type(
         params=dict(zip(names, (float(t) for t in theta), strict=True)),
         standard_errors=dict(zip(names, (float(e) for e in errors), strict=True)),
-        log_likelihood=value,
+        log_likelihood=float(value),
         covariance=covariance,
         n_customers=int(n_customers),
         iterations=iterations,
@@ -146,28 +226,86 @@ def maximise(
     )
 
 
-def _newton_polish(objective, phi, grad_theta, log_likelihood, steps: int = 8) -> np.ndarray:
-    """A few safeguarded Newton steps on the log scale, from where the quasi-Newton search stopped."""
+def _check_interior(names, phi, model) -> None:
+    at_bound = np.abs(phi) > LOG_BOUND - 1e-3
+    if at_bound.any():
+        which = ", ".join(name for name, hit in zip(names, at_bound, strict=True) if hit)
+        raise FitFailed(f"{model}: the data do not determine {which} (the estimate runs off to "
+                        f"{'0' if phi[at_bound][0] < 0 else 'infinity'}); more customers or repeat "
+                        "purchases are needed")
+
+
+def _newton(value_gradient_hessian, phi, scale, max_steps: int = 50):
+    """Newton's method on the log scale with step halving.
+
+    Returns (phi, log-likelihood, Hessian in theta, steps) at convergence, or None when the Hessian
+    stops being negative definite or no step improves (the caller then searches another way).
+    """
+
+    def evaluate(phi):
+        theta = np.exp(phi)
+        value, grad, hess = value_gradient_hessian(theta)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))):
+            return None
+        objective_grad = -grad * theta * scale
+        objective_hess = -(theta[:, None] * hess * theta[None, :]) * scale + np.diag(objective_grad)
+        return -value * scale, objective_grad, objective_hess, value, hess
+
+    current = evaluate(phi)
+    if current is None:
+        return None
+    for step_count in range(1, max_steps + 1):
+        objective, grad, hess, _, _ = current
+        # Far from the optimum the Hessian may not be positive definite; shifting its spectrum
+        # (Levenberg-Marquardt) still gives a descent direction, and exact Newton takes over near it.
+        lowest = np.linalg.eigvalsh(hess)[0]
+        shift = 0.0 if lowest > 1e-8 * max(abs(lowest), 1.0) else abs(lowest) + 1e-3
+        step = -np.linalg.solve(hess + shift * np.eye(len(phi)), grad)
+        step *= min(1.0, 2.0 / max(np.max(np.abs(step)), 1e-300))  # at most a factor e^2 per step
+        for _ in range(30):
+            trial_phi = np.clip(phi + step, -LOG_BOUND, LOG_BOUND)
+            trial = evaluate(trial_phi)
+            if trial is not None and trial[0] <= objective + 1e-14 * abs(objective):
+                break
+            step /= 2
+        else:
+            return None
+        phi, current = trial_phi, trial
+        if shift == 0.0 and np.max(np.abs(step)) < 1e-9:
+            try:
+                np.linalg.cholesky(current[2])
+            except np.linalg.LinAlgError:
+                return None  # a saddle or a ridge, not a maximum
+            return phi, current[3], current[4], step_count
+    return None
+
+
+def _newton_polish(objective, phi, hessian_theta, scale, steps: int = 10) -> tuple[np.ndarray, float]:
+    """Newton steps on the log scale with the Hessian from where the quasi-Newton search stopped.
+
+    The search stops on a tolerance; these steps take the estimate to the optimum itself (to about
+    1e-10), so correct implementations agree to many digits. Returns the point and how far it moved.
+    """
+    origin = phi.copy()
     value, grad = objective(phi)
+    theta = np.exp(phi)
+    # Chain rule from d2 LL / d theta2 to the scaled, negated objective on the log scale.
+    hessian = -(theta[:, None] * hessian_theta * theta[None, :]) * scale + np.diag(grad)
     for _ in range(steps):
-        hessian = numeric_hessian_phi(objective, phi)
         try:
             step = -np.linalg.solve(hessian, grad)
         except np.linalg.LinAlgError:
             break
-        if not np.all(np.isfinite(step)) or grad @ step >= 0:
+        if not np.all(np.isfinite(step)) or grad @ step > 0:
             break  # not a descent direction: the Hessian is not positive definite here
-        for shrink in (1.0, 0.5, 0.25, 0.1):
-            trial = np.clip(phi + shrink * step, -LOG_BOUND, LOG_BOUND)
-            trial_value, trial_grad = objective(trial)
-            if trial_value <= value:
-                break
-        else:
+        trial = np.clip(phi + step, -LOG_BOUND, LOG_BOUND)
+        trial_value, trial_grad = objective(trial)
+        if trial_value > value + 1e-15 * abs(value):
             break
         phi, value, grad = trial, trial_value, trial_grad
-        if np.max(np.abs(shrink * step)) < 1e-10:
+        if np.max(np.abs(step)) < 1e-10:
             break
-    return phi
+    return phi, float(np.max(np.abs(phi - origin))) if len(phi) else 0.0
 
 
 def numeric_gradient(log_likelihood, theta: np.ndarray, relative_step: float = 1e-6) -> np.ndarray:
@@ -180,18 +318,6 @@ def numeric_gradient(log_likelihood, theta: np.ndarray, relative_step: float = 1
         down[i] -= h
         gradient[i] = (log_likelihood(up) - log_likelihood(down)) / (2 * h)
     return gradient
-
-
-def numeric_hessian_phi(objective, phi: np.ndarray, step: float = 1e-5) -> np.ndarray:
-    """Hessian of the (scaled, negated) objective on the log scale, from its gradient."""
-    k = len(phi)
-    hessian = np.empty((k, k))
-    for i in range(k):
-        up, down = phi.copy(), phi.copy()
-        up[i] += step
-        down[i] -= step
-        hessian[:, i] = (objective(up)[1] - objective(down)[1]) / (2 * step)
-    return (hessian + hessian.T) / 2
 
 
 def numeric_hessian(log_likelihood, grad_theta, theta: np.ndarray) -> np.ndarray:

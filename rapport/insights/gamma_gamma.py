@@ -93,5 +93,6 @@ def fit_gamma_gamma(frequency, monetary_value, *, start=(1.0, 1.0, 1.0)) -> Gamm
                          "customers cannot be estimated")
     start = np.asarray(start, dtype=np.float64)
     start[2] = max(start[2], float(np.mean(z)))
-    return maximise(NAMES, lambda p: log_likelihood(p, x, z), lambda p: gradient(p, x, z), start, len(x),
+    return maximise(NAMES, lambda p: log_likelihood(p, x, z),
+                    lambda p: (log_likelihood(p, x, z), gradient(p, x, z)), start, len(x),
                     "gamma_gamma", GammaGammaFit)

@@ -118,5 +118,6 @@ def gradient(params, counts) -> np.ndarray:
 def fit_sbg(survivors) -> SBGFit:
     """Fit gamma and delta to the number of customers still active at periods 0, 1, ..., n."""
     counts = _check_survivors(survivors)
-    return maximise(NAMES, lambda p: log_likelihood(p, counts), lambda p: gradient(p, counts),
+    return maximise(NAMES, lambda p: log_likelihood(p, counts),
+                    lambda p: (log_likelihood(p, counts), gradient(p, counts)),
                     np.array([1.0, 1.0]), int(counts[0]), "sbg", SBGFit)
