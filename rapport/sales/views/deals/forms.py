@@ -125,6 +125,9 @@ class CloseForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, reasons=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].choices = [("", "— choose —")] + [(str(r.pk), r.label) for r in reasons]
+        outcome = "won" if self.prefix == "win" else "lost"
+        self.fields["reason"].label = f"Why it was {outcome}"
+        self.fields["note"].label = f"Note on the {'win' if outcome == 'won' else 'loss'}"
 
 
 ROLE_CHOICES = DealRole.choices
