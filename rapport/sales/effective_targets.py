@@ -83,7 +83,7 @@ def suggest_target(history: SellerHistory) -> Suggestion:
     team_closed = h.team_won_deals + h.team_lost_deals
     if closed:
         out.win_rate = Decimal(h.won_deals) / closed
-        out.reasons.append(f"won {h.won_deals} of {closed} deals closed in the last 12 months: "
+        out.reasons.append(f"won {h.won_deals} of {closed} deal{'s' if closed != 1 else ''} closed in the last 12 months: "
                            f"win rate {_pct(out.win_rate)}")
     elif team_closed:
         out.win_rate = Decimal(h.team_won_deals) / team_closed
