@@ -35,6 +35,7 @@ from rapport.timeline.models import Activity, Event
 
 from . import vocabulary as V
 from .models import DemoDataset
+from .sales import load_sales, reset_sales
 
 DEMO_PASSWORD = "rapport-demo"
 CHUNK = 10_000
@@ -68,10 +69,12 @@ class DemoSummary:
     audit_entries: int = 0
     seconds: float = 0.0
     busy_contact_ids: list[int] = field(default_factory=list)
+    sales: dict[str, int] = field(default_factory=dict)  # counts of the sales rows (rapport.demo.sales)
 
     @property
     def rows(self) -> int:
-        return self.companies + self.contacts + self.activities + self.events + self.audit_entries
+        return (self.companies + self.contacts + self.activities + self.events + self.audit_entries
+                + self.sales.get("rows", 0))
 
 
 def has_demo() -> bool:
@@ -670,6 +673,13 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
             done += n
             if progress:
                 progress(done, contacts)
+        sales = load_sales(contacts=(first_ids["contact"], ids["contact"] - 1), ids=ids, seed=seed, now=demo.now,
+                           companies=(first_ids["company"], ids["company"] - 1) if ids["company"] > first_ids["company"]
+                           else None, created=created, clock=demo.clock)
+        summary.activities += sales.activities
+        summary.events += sales.events
+        summary.audit_entries += sales.audit_entries
+        summary.sales = sales.counts
     finally:
         if sqlite:
             restore_indexes(dropped)
@@ -685,8 +695,8 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
     summary.busy_contact_ids = busy
     DemoDataset.objects.create(
         seed=seed, contacts=contacts, events=summary.events, seconds=summary.seconds,
-        id_ranges={key: [first_ids[key], ids[key] - 1] for key in ids if ids[key] > first_ids[key]},
-        created=created, busy_contact_ids=busy,
+        id_ranges={key: [first_ids[key], ids[key] - 1] for key in ids if ids[key] > first_ids[key]} | sales.id_ranges,
+        created=created, busy_contact_ids=busy, parameters=sales.parameters,
     )
     return summary
 
@@ -731,6 +741,7 @@ def reset_demo() -> int:
         contact_range = ranges.get("contact")
         company_range = ranges.get("company")
         with transaction.atomic(), connection.cursor() as cursor:
+            reset_sales(dataset, cursor)
             def delete(table_key: str, column: str, span) -> None:
                 if span:
                     cursor.execute(f"DELETE FROM {q(tables[table_key]._meta.db_table)} "

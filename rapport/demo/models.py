@@ -20,6 +20,9 @@ class DemoDataset(models.Model):
     created = models.JSONField(default=dict)
     # contacts with a long timeline (1,000+ events), for benchmarks and tours of the product
     busy_contact_ids = models.JSONField(default=list)
+    # the parameters the sales data was drawn with (win rates, BG/NBD and spend), so tests can
+    # check that the insights engine finds them again
+    parameters = models.JSONField(default=dict)
 
     def __str__(self) -> str:
         return f"Demo data: {self.contacts} contacts, seed {self.seed}"
