@@ -17,13 +17,16 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
 from rapport.insights._checks import check_customers, check_horizon
-from rapport.insights.fitting import ModelFit, collapse, dot, maximise, unique_rows
+from rapport.insights.fitting import ModelFit, collapse, dot, maximise, pilot_start, unique_rows
 
 NAMES = ("r", "alpha", "a", "b")
 
 
 class BGNBDFit(ModelFit):
     """A fitted BG/NBD model; times are in the periods of the data it was fitted on."""
+
+    names = NAMES
+    model_name = "bg_nbd"
 
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         """Chance the customer has not left: exactly 1 without a repeat purchase (they cannot
@@ -60,10 +63,10 @@ def _expected_if_alive(params, x, T, t) -> np.ndarray:
     """E[purchases in (T, T+t] | alive at T]; the hypergeometric factor is taken in the form
     (Euler's transformation) that stays bounded for large x, so nothing overflows."""
     r, alpha, a, b = (params[n] for n in NAMES)
-    if abs(a - 1) < 1e-4:  # removable singularity at a = 1: average the two sides
-        below = dict(params, a=a - 1e-4)
-        above = dict(params, a=a + 1e-4)
-        return (_expected_if_alive(below, x, T, t) + _expected_if_alive(above, x, T, t)) / 2
+    if abs(a - 1) < 5e-5:  # removable singularity at a = 1: interpolate between its two sides
+        below = _expected_if_alive(dict(params, a=1 - 1e-4), x, T, t)
+        above = _expected_if_alive(dict(params, a=1 + 1e-4), x, T, t)
+        return below + (a - (1 - 1e-4)) / 2e-4 * (above - below)
     z = t / (alpha + T + t)
     ratio = (alpha + T) / (alpha + T + t)
     tail = ratio ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
@@ -172,11 +175,6 @@ def log_likelihood(params, frequency, recency, T) -> float:
     return _Likelihood(x, t_x, T)(np.asarray(params, dtype=np.float64))[0]
 
 
-# Above this many customers the search starts from a fit on a random subsample of this size, so
-# the full table is only needed for the last few Newton steps.
-PILOT_CUSTOMERS = 50_000
-
-
 def fit_bgnbd(frequency, recency, T, *, start=None) -> BGNBDFit:
     """Maximum likelihood BG/NBD parameters r, alpha, a, b with standard errors."""
     x, t_x, T = check_customers(frequency, recency, T)
@@ -184,13 +182,8 @@ def fit_bgnbd(frequency, recency, T, *, start=None) -> BGNBDFit:
         raise ValueError("frequency: every customer has zero repeat purchases, so there is nothing to learn "
                          "about repeat buying yet")
     if start is None:
-        start = np.array([1.0, float(np.mean(T)) or 1.0, 1.0, 1.0])  # alpha is on the scale of the time unit
-        if len(x) > PILOT_CUSTOMERS:
-            pick = np.random.default_rng(0).integers(0, len(x), PILOT_CUSTOMERS)
-            try:
-                start = np.array(list(fit_bgnbd(x[pick], t_x[pick], T[pick]).params.values()))
-            except ValueError:
-                pass  # a subsample without enough repeat buyers: start from the defaults
+        default = np.array([1.0, float(np.mean(T)) or 1.0, 1.0, 1.0])  # alpha is on the scale of the time unit
+        start = pilot_start(fit_bgnbd, (x, t_x, T), default)
     likelihood = _Likelihood(x, t_x, T)
     return maximise(NAMES, lambda p: likelihood(p)[0], likelihood, np.asarray(start, dtype=np.float64), len(x),
                     "bg_nbd", BGNBDFit, value_gradient_hessian=likelihood.evaluate)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import minimize
@@ -35,6 +36,24 @@ class ModelFit:
     n_customers: int = 0
     iterations: int = 0
     model: str = ""
+
+    names: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_params(cls, params: dict[str, float], *, covariance=None, log_likelihood: float = float("nan"),
+                    n_customers: int = 0) -> ModelFit:
+        """A model from known parameters (stored scores, or values from the literature)."""
+        if cls.names and set(params) != set(cls.names):
+            raise ValueError(f"params: expected {', '.join(cls.names)}, got {', '.join(params) or 'none'}")
+        values = {name: float(params[name]) for name in (cls.names or tuple(params))}
+        if not all(np.isfinite(v) and v > 0 for v in values.values()):
+            raise ValueError("params: every parameter must be a finite number above 0")
+        k = len(values)
+        covariance = np.full((k, k), np.inf) if covariance is None else np.asarray(covariance, dtype=np.float64)
+        errors = np.sqrt(np.diag(covariance))
+        return cls(params=values, standard_errors=dict(zip(values, (float(e) for e in errors), strict=True)),
+                   log_likelihood=log_likelihood, covariance=covariance, n_customers=n_customers,
+                   model=getattr(cls, "model_name", ""))
 
     def __getattr__(self, name: str) -> float:
         params = self.__dict__.get("params", {})
@@ -155,6 +174,22 @@ def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.
     collapsed = collapse(*columns, with_inverse=True)
     return ([collapsed.column(i) for i in range(len(columns))], collapsed.counts,
             collapsed.inverse.reshape(-1))
+
+
+# Above this many customers a search starts from a fit on a random subsample of this size, so the
+# full table is only needed for the last few steps.
+PILOT_CUSTOMERS = 50_000
+
+
+def pilot_start(fitter, columns: tuple[np.ndarray, ...], default: np.ndarray) -> np.ndarray:
+    """Starting values: the defaults, or on big tables the estimate from a random subsample."""
+    if len(columns[0]) <= PILOT_CUSTOMERS:
+        return default
+    pick = np.random.default_rng(0).integers(0, len(columns[0]), PILOT_CUSTOMERS)
+    try:
+        return np.array(list(fitter(*(column[pick] for column in columns)).params.values()))
+    except ValueError:
+        return default  # a subsample the model cannot be fitted on: start from the defaults
 
 
 def maximise(

@@ -23,6 +23,9 @@ NAMES = ("p", "q", "gamma")
 
 
 class GammaGammaFit(ModelFit):
+    names = NAMES
+    model_name = "gamma_gamma"
+
     def expected_order_value(self, frequency, monetary_value) -> np.ndarray:
         """Expected value of a customer's future purchases: a weighted mix of the population mean
         and their own mean, leaning to their own the more purchases it rests on."""

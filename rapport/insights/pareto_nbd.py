@@ -10,9 +10,10 @@ rate mu ~ Gamma(s, beta). For x repeat purchases, the last at t_x, observed for 
 where I(y) is the Gauss hypergeometric expression of the note. Written directly, I(y) divides a
 huge hypergeometric value by a huge power and overflows for large x or T. Euler's transformation
 2F1(a, b; a+1; z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z) moves the growth into powers that are
-taken as logarithms and leaves a 2F1(1, .; .; z) that lies between 1 and 1/(1-z); so log I(y) is
-a sum of ordinary logarithms and the likelihood stays finite (x = 200 is in the tests). The two
-terms are combined by log-sum-exp.
+taken as logarithms and leaves a 2F1(1, .; .; z) between 1 and 1/(1-z). Where z nears 1 (alpha
+and beta far apart) the library's 2F1 itself fails for large x, so there J is integrated
+numerically on the log scale (Gauss-Legendre, accurate to about 1e-12). The two terms are
+combined by log-sum-exp; the log-likelihood stays finite for any x (x = 200 is in the tests).
 
 The gradient is taken by central differences of this log-likelihood (it has no convenient closed
 form in r and s); the fit runs on distinct (x, t_x, T) rows, so this stays cheap.
@@ -21,16 +22,19 @@ form in r and s); the fit runs on distinct (x, t_x, T) rows, so this stays cheap
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, gammaln, hyp2f1
+from scipy.special import expit, gammaln, hyp2f1, logsumexp
 
 from rapport.insights._checks import check_customers, check_horizon
-from rapport.insights.fitting import ModelFit, maximise, unique_rows
+from rapport.insights.fitting import ModelFit, maximise, pilot_start, unique_rows
 
 NAMES = ("r", "alpha", "s", "beta")
 
 
 class ParetoNBDFit(ModelFit):
     """A fitted Pareto/NBD model; times are in the periods of the data it was fitted on."""
+
+    names = NAMES
+    model_name = "pareto_nbd"
 
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         x, t_x, T = check_customers(frequency, recency, T, minimum=1)
@@ -63,18 +67,35 @@ def _lifetime_share(s, beta_T, t):
     return -np.expm1(-(s - 1) * span) / (s - 1)
 
 
+# Where the hypergeometric argument z comes close to 1 (alpha and beta far apart, a short history)
+# with large x, the library's 2F1 loses accuracy or returns inf; there the integral J is taken
+# numerically instead.
+Z_SAFE = 0.95
+NODES, WEIGHTS = np.polynomial.legendre.leggauss(48)
+LOG_WEIGHTS = np.log(WEIGHTS)
+
+
 def _log_terms(params, x, t_x, T):
-    """log of the 'still active at T' term and of the 'left between t_x and T' term."""
+    """log of the 'still active at T' term and of the 'left between t_x and T' term (s * J)."""
     r, alpha, s, beta = params
     stays = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    log_upper, log_lower = _log_I(r, alpha, s, beta, x, t_x), _log_I(r, alpha, s, beta, x, T)
-    with np.errstate(divide="ignore"):
-        log_a0 = log_upper + np.log(-np.expm1(np.minimum(log_lower - log_upper, 0.0)))
-    leaves = np.log(s) - np.log(r + s + x) + log_a0
-    return stays, leaves
+    log_j = np.empty_like(stays)
+    closest = (abs(alpha - beta) / (max(alpha, beta) + t_x)) if len(t_x) else t_x
+    safe = closest <= Z_SAFE
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if safe.any():
+            xs, txs, Ts = x[safe], t_x[safe], T[safe]
+            upper, lower = _log_I(r, alpha, s, beta, xs, txs), _log_I(r, alpha, s, beta, xs, Ts)
+            log_j[safe] = (upper + np.log(-np.expm1(np.minimum(lower - upper, 0.0)))
+                           - np.log(r + s + xs))
+        redo = ~safe | np.isnan(log_j) | (log_j == np.inf)
+        if redo.any():
+            log_j[redo] = _log_J_numeric(r, alpha, s, beta, x[redo], t_x[redo], T[redo])
+    return stays, np.log(s) + log_j
 
 
 def _log_I(r, alpha, s, beta, x, y):
+    """log of I(y) = (r+s+x) * integral from y to infinity of (alpha+u)^-(r+x) (beta+u)^-(s+1) du."""
     if alpha >= beta:
         z = (alpha - beta) / (alpha + y)
         return (-(r + x) * np.log(alpha + y) - s * np.log(beta + y)
@@ -82,6 +103,28 @@ def _log_I(r, alpha, s, beta, x, y):
     z = (beta - alpha) / (beta + y)
     return (-(r + x - 1) * np.log(alpha + y) - (s + 1) * np.log(beta + y)
             + np.log(hyp2f1(1.0, s + 1, r + s + x + 1, z)))
+
+
+def _log_J_numeric(r, alpha, s, beta, x, t_x, T):
+    """log J by 48-point Gauss-Legendre in v = log(min(alpha, beta) + u).
+
+    In v the log-integrand is smooth and concave, so once it falls it keeps falling at least as
+    fast as at the start: the range is cut where it has surely dropped by e^-46, which keeps the
+    nodes where the mass is for large x. Summed on the log scale (no overflow or underflow).
+    """
+    shift = min(alpha, beta)
+    extra_a, extra_b = alpha - shift, beta - shift
+    low, high = np.log(shift + t_x), np.log(shift + T)
+    start = np.exp(low)
+    slope = 1 - (r + x) * start / (extra_a + start) - (s + 1) * start / (extra_b + start)
+    reach = np.where(slope < 0, 46.0 / np.maximum(-slope, 1e-300), np.inf)
+    high = np.minimum(high, low + reach)
+    half = (high - low) / 2
+    v = low[:, None] + half[:, None] * (NODES + 1)
+    e = np.exp(v)
+    integrand = -(r + x)[:, None] * np.log(extra_a + e) - (s + 1) * np.log(extra_b + e) + v
+    with np.errstate(divide="ignore"):
+        return logsumexp(integrand + LOG_WEIGHTS, axis=1) + np.log(half)
 
 
 def _probability_alive(params, x, t_x, T) -> np.ndarray:
@@ -100,15 +143,15 @@ def log_likelihood(params, x, t_x, T, weights) -> float:
     return float(np.sum(weights * row_log_likelihood(params, x, t_x, T)))
 
 
-def fit_pareto_nbd(frequency, recency, T, *, start=(1.0, 1.0, 1.0, 1.0)) -> ParetoNBDFit:
+def fit_pareto_nbd(frequency, recency, T, *, start=None) -> ParetoNBDFit:
     """Maximum likelihood Pareto/NBD parameters r, alpha, s, beta with standard errors."""
     x, t_x, T = check_customers(frequency, recency, T)
     if not (x > 0).any():
         raise ValueError("frequency: every customer has zero repeat purchases, so there is nothing to learn "
                          "about repeat buying yet")
+    if start is None:
+        scale = float(np.mean(T)) or 1.0  # alpha and beta are on the scale of the time unit
+        start = pilot_start(fit_pareto_nbd, (x, t_x, T), np.array([1.0, scale, 1.0, scale]))
     (ux, ut_x, uT), weights, _ = unique_rows(x, t_x, T)
-    start = np.asarray(start, dtype=np.float64)
-    scale = float(np.mean(T)) or 1.0
-    start[1], start[3] = max(start[1], scale), max(start[3], scale)
-    return maximise(NAMES, lambda p: log_likelihood(p, ux, ut_x, uT, weights), None, start, len(x),
-                    "pareto_nbd", ParetoNBDFit)
+    return maximise(NAMES, lambda p: log_likelihood(p, ux, ut_x, uT, weights), None,
+                    np.asarray(start, dtype=np.float64), len(x), "pareto_nbd", ParetoNBDFit)

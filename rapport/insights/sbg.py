@@ -23,6 +23,9 @@ NAMES = ("gamma", "delta")
 
 
 class SBGFit(ModelFit):
+    names = NAMES
+    model_name = "sbg"
+
     def survival(self, t) -> np.ndarray:
         """Share of a starting cohort still a customer after t periods."""
         gamma, delta = self.params["gamma"], self.params["delta"]
