@@ -1,4 +1,4 @@
-"""Benchmark: generate demo data (100,000 contacts, about a million events) into a fresh SQLite file.
+"""Benchmark: generate demo data (100,000 contacts, about a million events, and their sales) into a fresh SQLite file.
 
     .venv/bin/python benchmarks/demo_data.py [--contacts 100000] [--seed 42] [--keep]
 
@@ -74,6 +74,7 @@ def main() -> int:
         "target_seconds": TARGET_SECONDS,
         "within_target": seconds <= TARGET_SECONDS,
         "load_average": round(os.getloadavg()[0], 2),
+        "sales": summary.sales,
     }
     print(f"\nDemo data generation ({connection.vendor})")
     print(f"{'':2}{'contacts':<22}{summary.contacts:>14,}")
@@ -81,9 +82,16 @@ def main() -> int:
     print(f"{'':2}{'activities':<22}{summary.activities:>14,}")
     print(f"{'':2}{'events':<22}{summary.events:>14,}")
     print(f"{'':2}{'audit entries':<22}{summary.audit_entries:>14,}")
+    sales = summary.sales
+    for key, label in (("deals", "deals"), ("open_deals", "  open"), ("won_deals", "  won"), ("lost_deals", "  lost"),
+                       ("deal_contacts", "deal contacts"), ("line_items", "deal line items"),
+                       ("proposals", "proposals"), ("proposal_lines", "proposal lines"), ("customers", "customers"),
+                       ("orders", "orders"), ("order_lines", "order lines"), ("products", "products")):
+        print(f"{'':2}{label:<22}{sales.get(key, 0):>14,}")
     print(f"{'':2}{'rows in all':<22}{summary.rows:>14,}")
     print(f"{'':2}{'seconds (wall)':<22}{seconds:>14.1f}   target ≤ {TARGET_SECONDS:.0f}")
     print(f"{'':2}{'seconds (CPU)':<22}{cpu:>14.1f}")
+    print(f"{'':2}{'  of which sales':<22}{sales.get('seconds', 0):>14.1f}   CPU {sales.get('cpu_seconds', 0):.1f}")
     print(f"{'':2}{'rows/s':<22}{figures['rows_per_second']:>14,}")
     if size_mb is not None:
         print(f"{'':2}{'database size (MB)':<22}{size_mb:>14,.0f}")
