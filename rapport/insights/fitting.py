@@ -80,10 +80,10 @@ class ModelFit:
         draw is a valid, positive parameter vector.
         """
         theta = np.array(list(self.params.values()))
+        if not np.all(np.isfinite(self.covariance)):
+            raise FitFailed("standard errors are not available for this fit, so no interval can be given")
         scale = np.diag(1.0 / theta)
         covariance = scale @ self.covariance @ scale
-        if not np.all(np.isfinite(covariance)):
-            raise FitFailed("standard errors are not available for this fit, so no interval can be given")
         return np.exp(rng.multivariate_normal(np.log(theta), covariance, size=draws, method="cholesky"))
 
 
@@ -250,6 +250,11 @@ def maximise(
     if not np.isfinite(value):
         raise FitFailed(f"{model}: the log-likelihood is not finite at the estimate")
     covariance, errors = _standard_errors(hessian)
+    if not np.all(np.isfinite(errors)):
+        loose = [name for name, p in zip(names, phi, strict=True) if abs(p) > LOG_BOUND - 4]
+        which = ", ".join(loose) if loose else "the parameters"
+        raise FitFailed(f"{model}: the data do not determine {which} (the likelihood has no clear maximum); "
+                        "more customers or repeat purchases are needed")
     return fit_type(
         params=dict(zip(names, (float(t) for t in theta), strict=True)),
         standard_errors=dict(zip(names, (float(e) for e in errors), strict=True)),
