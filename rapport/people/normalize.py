@@ -113,9 +113,30 @@ def _e164_of_plain_number(raw: str, region: str) -> str | None:
 @lru_cache(maxsize=65536)
 def _parse_phone(raw: str, region: str) -> str:
     fast = _e164_of_plain_number(raw, region)
-    if fast is not None:
-        return fast
-    return _parse_phone_fully(raw, region)
+    return _stable(raw, fast if fast is not None else _parse_phone_fully(raw, region))
+
+
+def _reread(phone: str) -> str:
+    return phonenumbers.format_number(phonenumbers.parse(phone, None), phonenumbers.PhoneNumberFormat.E164)
+
+
+def _stable(raw: str, phone: str) -> str:
+    """The E.164 form that reads back as itself, so saving a record twice never changes it.
+
+    phonenumbers writes some oddly dialled numbers (a trunk 0 kept after the country code, as
+    in "+44 07712 345") in a form it reads back as another number. Such a number is read once
+    more; if that is stable it is the answer, otherwise (+49 00000 loses a zero on every
+    reading) it is no phone number. Only numbers with a 0 after the country code pay for this.
+    """
+    _, national = pnu._extract_country_code(phone[1:])
+    if not national.startswith("0"):
+        return phone
+    again = _reread(phone)
+    if again == phone:
+        return phone
+    if _reread(again) == again:
+        return again
+    raise InvalidValue(f"'{raw}' is not a phone number")
 
 
 def _parse_phone_fully(raw: str, region: str) -> str:
