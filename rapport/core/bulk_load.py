@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.db import connection, models
 PENDING_INDEXES = "pending-indexes.json"
 # The demo loader's name for the same file before the importer shared it.
 OLD_PENDING_INDEXES = "demo-pending-indexes.json"
+_INDEXED_TABLE = re.compile(r'\bON\s+"?([A-Za-z0-9_]+)"?\s*\(')
 
 
 def _pending_path(name: str = PENDING_INDEXES) -> Path:
@@ -64,13 +66,26 @@ def drop_secondary_indexes(tables: list[type[models.Model]], *, keep_unique: boo
 
 
 def restore_indexes(statements: list[str]) -> None:
-    """Rebuild dropped indexes (those already back are left alone)."""
+    """Rebuild dropped indexes (those already back are left alone), then sample their statistics.
+
+    Dropping an index drops its statistics too. Left without them beside analysed ones, an index
+    looks to the planner as if it found about ten rows per value, and "team OR own" gets
+    answered by reading a whole team: seconds instead of milliseconds on a million contacts.
+    """
     if not statements:
         return
+    tables: set[str] = set()
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
                            .replace("CREATE UNIQUE INDEX", "CREATE UNIQUE INDEX IF NOT EXISTS", 1))
+            table = _INDEXED_TABLE.search(sql)
+            if table:
+                tables.add(table.group(1))
+        # Sampled: a tenth of a second for a million rows, and enough for the planner.
+        cursor.execute("PRAGMA analysis_limit=1000")
+        for table in sorted(tables):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
     done = set(statements)
     _keep_pending([sql for sql in _pending() if sql not in done])
 

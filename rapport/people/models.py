@@ -126,6 +126,14 @@ class Contact(TrackedModel):
             models.Index(fields=["owner", "id"], name="contact_owner_idx"),
             models.Index(fields=["lifecycle_stage", "id"], name="contact_stage_idx"),
             models.Index(fields=["company", "id"], name="contact_company_idx"),
+            # A team's own copy of each search key: a seller's search reads only their team's
+            # matches, not those of the whole table (see selectors._search_q and decision 0003).
+            models.Index(fields=["team", "name_key", "id"], name="contact_team_name_idx"),
+            models.Index(fields=["team", "last_name_key", "id"], name="contact_team_last_name_idx"),
+            models.Index(fields=["team", "email", "id"], name="contact_team_email_idx"),
+            # A user's own records outside their team (left there when they moved team), found
+            # without reading all of their records.
+            models.Index(fields=["owner", "team", "id"], name="contact_owner_team_idx"),
             # Only trashed rows (see company_trash_idx); the trash page reads it.
             models.Index(fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="contact_trash_idx"),
         ]

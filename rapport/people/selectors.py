@@ -6,7 +6,8 @@ import math
 import re
 from typing import Any
 
-from django.db.models import F, Max, Q, QuerySet, Sum
+from django.db.models import CharField, F, Func, Max, Q, QuerySet, Sum
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from rapport.core.errors import NotVisible, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
@@ -117,7 +118,7 @@ def _probe_rows(user) -> QuerySet[Contact]:
     return Contact.objects.all()
 
 
-def _search_q(q: str, *, region: str | None = None, user=None) -> Q:
+def _search_q(q: str, *, region: str | None = None, user=None, paged: bool = False) -> Q:
     """Contacts matching the search box text, in the shape that reads the fewest rows.
 
     A rare prefix ("james.smiths") is cheapest as three index searches whose ids are combined:
@@ -125,6 +126,10 @@ def _search_q(q: str, *, region: str | None = None, user=None) -> Q:
     so many rows that gathering them all costs more than walking the list's own order and
     checking each row, which finds a page (or the capped count) after a few thousand rows.
     A count over the most recent contacts tells which case this is.
+
+    `paged`: for one page of the list, a common prefix is compared in a form no index answers,
+    so the page walks its order as decided here. Left to itself, SQLite sometimes gathers and
+    sorts every match instead (a second for "mar"), depending on sampled statistics alone.
     """
     keys = _search_keys(q, region=region)
     ranges = [Q(**{f"{column}__gte": low, f"{column}__lt": high}) for column, low, high in keys]
@@ -133,16 +138,65 @@ def _search_q(q: str, *, region: str | None = None, user=None) -> Q:
     any_range = ranges[0] | ranges[1] | ranges[2]
     if len(q.strip()) <= 2:
         return any_range
+    if _is_common(q.strip().lower(), any_range, user):
+        if not paged:
+            return any_range
+        walked = [Q(GreaterThanOrEqual(_Unindexed(column), low), LessThan(_Unindexed(column), high))
+                  for column, low, high in keys]
+        return walked[0] | walked[1] | walked[2]
+    arms = _search_arms(ranges, any_range, user)
+    return Q(pk__in=arms[0].union(*arms[1:], all=True))
+
+
+def _is_common(text: str, any_range: Q, user) -> bool:
+    """Whether so many of the user's recent contacts match that walking the list beats gathering.
+
+    Remembered on the user object for the request: the list page asks for its page and then its
+    count, and both take the same shape. (A stale answer would cost time, never change rows.)
+    """
+    remembered = getattr(user, "_rapport_common_searches", None) if user is not None else None
+    if remembered is not None and text in remembered:
+        return remembered[text]
     recent = _probe_rows(user).order_by("-id").values("id")[:SEARCH_PROBE_ROWS]
     sample = Contact.objects.filter(pk__in=recent).filter(any_range).count()
     # Walking the list reads about page/share rows; gathering every match reads share*N rows.
     # Walking wins once share > sqrt(page/N): about 0.7% of a million contacts.
     table_size = Contact.objects.aggregate(n=Max("id"))["n"] or 1
     threshold = min(DENSE_SEARCH_SHARE, math.sqrt(SEARCH_PAGE_ROWS / table_size))
-    if sample >= threshold * SEARCH_PROBE_ROWS:
-        return any_range
-    subqueries = [Contact.objects.filter(r, deleted_at__isnull=True).values("id") for r in ranges]
-    return Q(pk__in=subqueries[0].union(*subqueries[1:], all=True))
+    common = sample >= threshold * SEARCH_PROBE_ROWS
+    if user is not None:
+        if remembered is None:
+            remembered = user._rapport_common_searches = {}
+        remembered[text] = common
+    return common
+
+
+class _Unindexed(Func):
+    """A text column's value as an expression no index answers (`name_key || ''`)."""
+
+    template = "(%(expressions)s || '')"
+    output_field = CharField()
+
+
+def _search_arms(ranges: list[Q], any_range: Q, user) -> list[QuerySet]:
+    """Id queries, each answered from one index alone, whose union holds every match the user may see.
+
+    The union may hold rows the list drops (trashed ones; others' records for a user who sees
+    only their own): the list's own filters still apply. What it must not do for a team member is
+    read every match in the table: a prefix common elsewhere ("sch" in Europe) but rare in the
+    team costs tens of thousands of row reads that way. So it reads each key within the team
+    (the (team, key) indexes) and adds the user's own records that sit in other teams, found
+    through (owner, team) without reading the rest of their records.
+    """
+    scope = visibility_of(user) if user is not None else "all"
+    team_id = profile_of(user).team_id if scope == "team" else None
+    if team_id is None:
+        return [Contact.objects.filter(r).values("id") for r in ranges]
+    mine_elsewhere = [Contact.objects.filter(owner_id=user.pk, **where).values("id")
+                      for where in ({"team_id__lt": team_id}, {"team_id__gt": team_id}, {"team_id__isnull": True})]
+    return [*(Contact.objects.filter(r, team_id=team_id).values("id") for r in ranges),
+            Contact.objects.filter(any_range, pk__in=mine_elsewhere[0].union(*mine_elsewhere[1:], all=True))
+            .values("id")]
 
 
 def _company_search_q(q: str) -> Q:
@@ -182,10 +236,11 @@ def filter_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
     return _filtered_contacts(contact_queryset(user), user, params)
 
 
-def _filtered_contacts(qs: QuerySet[Contact], user, params: dict[str, Any]) -> QuerySet[Contact]:
+def _filtered_contacts(qs: QuerySet[Contact], user, params: dict[str, Any], *,
+                       paged: bool = False) -> QuerySet[Contact]:
     q = (params.get("q") or "").strip()
     if q:
-        qs = qs.filter(_search_q(q, user=user))
+        qs = qs.filter(_search_q(q, user=user, paged=paged))
     stage = params.get("stage")
     if stage:
         if stage not in LifecycleStage.values:
@@ -220,7 +275,7 @@ def list_contacts(user, params: dict[str, Any], *, cursor: str | None = None, si
     if sort not in CONTACT_SORTS:
         raise ValidationFailed({"sort": f"choose one of: {', '.join(CONTACT_SORTS)}"})
     base = _for_pages(Contact.objects.filter(deleted_at__isnull=True), user)
-    qs = _filtered_contacts(base, user, params).select_related("company", "owner")
+    qs = _filtered_contacts(base, user, params, paged=True).select_related("company", "owner")
     return keyset_page(qs, order=CONTACT_SORTS[sort], cursor=cursor, size=size)
 
 

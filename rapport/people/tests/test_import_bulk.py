@@ -213,3 +213,25 @@ def test_values_marshal_does_not_know_still_travel(monkeypatch):
     [item] = unpack_judged(packed, rows)
     assert item.values == {"email": "ada@example.com", "custom": {"price": Decimal("1.50")}}
     assert item.cells == ["ada@example.com"]
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_rebuilt_indexes_get_statistics_again(seller, tmp_path, monkeypatch, pending_dir):
+    """Dropping an index drops its statistics; the planner must not be left guessing afterwards."""
+    monkeypatch.setattr(engine, "DROP_INDEXES_MIN_ROWS", 1)
+
+    def analysed() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone() is None:
+                return set()
+            cursor.execute("SELECT idx FROM sqlite_stat1 WHERE tbl = 'people_contact'")
+            return {name for (name,) in cursor.fetchall()}
+
+    path = csv_file(tmp_path, [["First Name", "Last Name", "Email"], ["Ada", "Lovelace", "ada@example.com"],
+                               ["Alan", "Turing", "alan@example.com"]])
+    if analysed():  # start without statistics, as a fresh database has
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM sqlite_stat1")
+    jobs.import_path(actor=seller, entity="contacts", path=path)
+    assert {"contact_name_idx", "contact_team_last_name_idx", "contact_owner_team_idx"} <= analysed()
