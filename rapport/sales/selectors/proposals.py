@@ -46,7 +46,9 @@ def get_proposal(user, proposal_id: int) -> Proposal:
 
 
 def proposal_for_update(user, proposal_id: int) -> Proposal:
-    proposal = proposal_queryset(user).select_for_update().select_related("deal").filter(pk=proposal_id).first()
+    # Lock the proposal row only; services that change the deal lock it through the deal selector.
+    proposal = (proposal_queryset(user).select_for_update(of=("self",)).select_related("deal")
+                .filter(pk=proposal_id).first())
     if proposal is None:
         raise NotVisible(f"proposal {proposal_id}")
     return proposal
@@ -123,7 +125,8 @@ def link_token(proposal: Proposal) -> str:
     """
     if not proposal.link_secret:
         raise ValueError("only a sent proposal has a customer link")
-    return signing.dumps([proposal.pk, proposal.version, proposal.link_secret], salt=LINK_SALT)
+    # A plain (untimed) signer: the same proposal always has the same link until it is re-sent.
+    return signing.Signer(salt=LINK_SALT).sign_object([proposal.pk, proposal.version, proposal.link_secret])
 
 
 class LinkInvalid(NotVisible):
@@ -166,7 +169,7 @@ def proposal_for_link(token: str, *, for_update: bool = False) -> Proposal:
     proposal was superseded, re-sent (the old link was revoked), withdrawn or never sent.
     """
     try:
-        value = signing.loads(token, salt=LINK_SALT)
+        value = signing.Signer(salt=LINK_SALT).unsign_object(token)
         proposal_id, version, secret = value
         proposal_id, version = int(proposal_id), int(version)
         secret = str(secret)
@@ -174,7 +177,7 @@ def proposal_for_link(token: str, *, for_update: bool = False) -> Proposal:
         raise LinkInvalid("bad proposal link") from exc
     queryset = Proposal.objects.select_related("deal__company")
     if for_update:
-        queryset = queryset.select_for_update()
+        queryset = queryset.select_for_update(of=("self",))
     proposal = queryset.filter(pk=proposal_id).first()
     if proposal is None or proposal.version != version:
         raise LinkInvalid("no such proposal")

@@ -35,6 +35,8 @@ def sent_fixture(seller, deal):
 def test_a_genuine_token_opens_its_proposal(sent):
     token = selectors.link_token(sent)
     assert selectors.proposal_for_link(token) == sent
+    # The link is stable: the seller's page shows the same one every time.
+    assert selectors.link_token(sent) == token
 
 
 def _flip(token: str, index: int) -> str:
@@ -53,20 +55,22 @@ def test_tampered_tokens_are_refused(sent):
 def test_a_token_signed_for_another_proposal_or_version_or_with_another_salt_is_refused(sent, seller, deal):
     other = services.send_proposal(actor=seller, proposal=services.create_proposal(actor=seller, deal=deal, data={}))
     # Someone who knows how links are made but not the site's key cannot make one...
-    forged = signing.dumps([other.pk, other.version, sent.link_secret], salt=selectors.LINK_SALT, key="guess")
+    forged = signing.Signer(key="guess", salt=selectors.LINK_SALT).sign_object([other.pk, other.version,
+                                                                                other.link_secret])
     with pytest.raises(selectors.LinkInvalid):
         selectors.proposal_for_link(forged)
     # ...and a value Rapport signed for another purpose does not open a proposal.
     with pytest.raises(selectors.LinkInvalid):
         selectors.proposal_for_link(signing.dumps([sent.pk, sent.version, sent.link_secret]))
     # A genuine signature over the wrong secret (another proposal's) is refused.
-    swapped = signing.dumps([sent.pk, sent.version, other.link_secret], salt=selectors.LINK_SALT)
+    signer = signing.Signer(salt=selectors.LINK_SALT)
+    swapped = signer.sign_object([sent.pk, sent.version, other.link_secret])
     with pytest.raises(selectors.LinkGone):
         selectors.proposal_for_link(swapped)
-    wrong_version = signing.dumps([sent.pk, 7, sent.link_secret], salt=selectors.LINK_SALT)
+    wrong_version = signer.sign_object([sent.pk, 7, sent.link_secret])
     with pytest.raises(selectors.LinkInvalid):
         selectors.proposal_for_link(wrong_version)
-    malformed = signing.dumps({"id": sent.pk}, salt=selectors.LINK_SALT)
+    malformed = signer.sign_object({"id": sent.pk})
     with pytest.raises(selectors.LinkInvalid):
         selectors.proposal_for_link(malformed)
 

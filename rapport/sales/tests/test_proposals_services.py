@@ -264,3 +264,62 @@ def test_list_by_deal_pages_and_hides_other_teams(seller, other_seller, deal, pr
     assert selectors.list_proposals(seller, deal_id=other_deal.pk).items == []
     with pytest.raises(ValidationFailed):
         selectors.list_proposals(seller, status="pending")
+
+
+def test_two_sellers_numbering_at_the_same_moment_get_two_numbers(transactional_db, seller, products):
+    """On PostgreSQL two transactions really run side by side: both read the same last number, the
+    unique constraint makes the second wait for the first and fail, and it takes the next one.
+    (SQLite runs one writing transaction at a time, so the race cannot happen there.)"""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writing transactions; the race needs PostgreSQL")
+    from rapport.sales.models import Pipeline, Stage
+
+    deals = []
+    for i in range(2):
+        # Deals in separate pipelines: the deal services lock a deal's pipeline and stage rows with
+        # it, which already serialises two creators in the same pipeline.
+        pipeline = Pipeline.objects.create(name=f"Race {i}", position=10 + i)
+        stage = Stage.objects.create(pipeline=pipeline, name="Open", position=0)
+        deal = deal_services.create_deal(actor=seller, data={"name": f"Deal {i}", "pipeline": pipeline.pk,
+                                                             "stage": stage.pk})
+        deal_services.add_line_item(actor=seller, deal=deal, data={"description": "X", "unit_price": "1"})
+        deals.append(deal)
+    barrier = threading.Barrier(2, timeout=10)
+    real = services.next_number
+    looks = []
+
+    def next_number_together(year):
+        number = real(year)
+        looks.append(number)
+        if len(looks) <= 2:
+            barrier.wait()  # both have read the same "next" number before either inserts
+        return number
+
+    results, errors = [], []
+
+    def create(deal):
+        try:
+            results.append(services.create_proposal(actor=seller, deal=deal, data={}).number)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    original = services.next_number
+    services.next_number = next_number_together
+    try:
+        threads = [threading.Thread(target=create, args=(deal,)) for deal in deals]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        services.next_number = original
+    year = timezone.now().year
+    assert errors == []
+    assert looks[:2] == [f"Q-{year}-0001"] * 2 and len(looks) == 3
+    assert sorted(results) == [f"Q-{year}-0001", f"Q-{year}-0002"]
