@@ -137,8 +137,11 @@ def check_not_future(when: dt.datetime, now: dt.datetime) -> None:
         raise ValueError("an order cannot be dated in the future")
 
 
+CHANNEL_LABELS = dict(OrderChannel.choices)  # read once: the enum builds its lists on every access
+
+
 def purchase_summary(total: Decimal, currency: str, channel: str, lines: int) -> str:
-    label = OrderChannel(channel).label if channel in OrderChannel.values else channel
+    label = CHANNEL_LABELS.get(channel, channel)
     return f"Purchase: {format_money(total, currency)} · {lines} line{'s' if lines != 1 else ''} · {label}"[:300]
 
 

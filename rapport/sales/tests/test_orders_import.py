@@ -107,11 +107,15 @@ def test_the_importer_and_the_service_write_the_same_records(run, seller, custom
         {k: v for k, v in audits[by_service.pk].items() if k != "external_id"}
 
 
-def test_orders_span_batches_and_transactions_whole(run, customer, catalogue):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_orders_span_chunks_and_transactions_whole(run, customer, catalogue, workers):
     rows = [line(f"W-{n}", sku=sku) for n in range(7) for sku in ("BEAN-1", "GRIND-2", "MUG-3")]
-    summary = run(rows, batch_lines=2, commit_lines=4)
-    assert summary.orders_created == 7 and summary.lines_read == 21
+    rows[10][7] = "-1"  # order W-3 is rejected whole
+    summary = run(rows, chunk_lines=2, commit_lines=4, workers=workers)
+    assert summary.orders_created == 6 and summary.lines_read == 21 and summary.lines_rejected == 3
     assert all(o.lines.count() == 3 for o in Order.objects.all())
+    assert list(rejects_of(summary)) == [11, 12, 13]
+    assert Event.objects.filter(kind="purchase").count() == 6
 
 
 def test_a_rerun_creates_nothing_and_a_changed_order_is_corrected(run, seller, customer, catalogue):
@@ -242,7 +246,7 @@ def test_every_line_is_accounted_for(run, customer, catalogue):
     for n in range(30):
         rows.append(line(f"W-{n}"))
         rows.append(line(f"W-{n}", sku="NOPE" if n % 7 == 0 else "MUG-3", quantity="-1" if n % 11 == 0 else "1"))
-    summary = run(rows, batch_lines=7)
+    summary = run(rows, chunk_lines=7)
     assert summary.lines_read == len(rows)
     rejects = rejects_of(summary)
     assert len(rejects) == summary.lines_rejected
@@ -317,9 +321,9 @@ def test_a_big_import_rebuilds_the_indexes_it_dropped(run, customer, catalogue, 
     dropped_during = []
     real_write = engine._Run._write
 
-    def spy(self, batch, rejected):
+    def spy(self, rows, drafts):
         dropped_during.append(indexes("sales_order"))
-        return real_write(self, batch, rejected)
+        return real_write(self, rows, drafts)
 
     monkeypatch.setattr(engine, "DROP_INDEXES_MIN_LINES", 1)
     monkeypatch.setattr(engine._Run, "_write", spy)
