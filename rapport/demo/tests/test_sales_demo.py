@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db.models import Count, Max, Min, Sum
@@ -31,6 +31,8 @@ from rapport.sales.models import (
     ProposalLine,
     Stage,
 )
+from rapport.sales.services.proposals import line_amount
+from rapport.sales.services.proposals import totals as proposal_totals
 from rapport.timeline.models import Activity, Event
 
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
@@ -301,8 +303,16 @@ def test_proposals_totals_versions_and_events(demo):
             assert line.line_total == line.quantity * line.unit_price * (100 - line.discount_percent) / 100
         assert proposal.subtotal == sum(line.line_total for line in lines)
         assert proposal.total == proposal.subtotal - proposal.discount_total + proposal.tax_total
+        # rounded half up, as the proposals service rounds
         assert proposal.discount_total == (proposal.subtotal * proposal.discount_percent / 100).quantize(
-            Decimal("0.01"))
+            Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert proposal.tax_total == ((proposal.subtotal - proposal.discount_total) * proposal.tax_percent
+                                      / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        # what the proposals service would have computed from the same lines
+        service = proposal_totals([line_amount(li.quantity, li.unit_price, li.discount_percent, proposal.currency)
+                                   for li in lines], proposal.discount_percent, proposal.tax_percent, proposal.currency)
+        assert service == {"subtotal": proposal.subtotal, "discount_total": proposal.discount_total,
+                           "tax_total": proposal.tax_total, "total": proposal.total}
         assert proposal.sent_at and proposal.link_secret
         assert proposal.number.startswith(f"Q-{proposal.sent_at.year}-") or proposal.version > 1
     by_number = defaultdict(list)
