@@ -121,8 +121,16 @@ class Deal(TrackedModel):
 
     class Meta:
         indexes = [
-            # The board: one column = (pipeline, stage) of live open deals, paged by id.
-            models.Index(fields=["stage", "id"], condition=Q(deleted_at__isnull=True), name="deal_stage_idx"),
+            # The board: one column = (pipeline, stage) of live open deals, paged by id. Status is
+            # in the key so a column skips the stage's closed (lost) deals instead of walking them.
+            models.Index(fields=["stage", "status", "id"], condition=Q(deleted_at__isnull=True),
+                         name="deal_stage_idx"),
+            # The board's column counts and totals per currency, read from this index alone
+            # (every column they filter or add up is in it): 50,000 open deals in ~30 ms on SQLite
+            # instead of ~300 ms looking each row up in the table (benchmarks/board.py).
+            models.Index(fields=["pipeline", "status", "stage", "currency", "team", "owner", "expected_close_date",
+                                 "probability", "amount", "deleted_at"],
+                         condition=Q(deleted_at__isnull=True), name="deal_board_idx"),
             models.Index(fields=["pipeline", "status", "expected_close_date"], name="deal_pipeline_idx"),
             models.Index(fields=["team", "id"], name="deal_team_idx"),
             models.Index(fields=["owner", "id"], name="deal_owner_idx"),
@@ -382,6 +390,15 @@ class Target(TrackedModel):
             models.CheckConstraint(
                 condition=(Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False)),
                 name="target_user_xor_team",
+            ),
+            # One live target per person (or team), metric and period: set_target updates it.
+            models.UniqueConstraint(
+                fields=["user", "metric", "period_kind", "period_start"],
+                condition=Q(deleted_at__isnull=True, user__isnull=False), name="target_user_period_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "metric", "period_kind", "period_start"],
+                condition=Q(deleted_at__isnull=True, team__isnull=False), name="target_team_period_unique",
             ),
         ]
         indexes = [models.Index(fields=["period_start", "metric"], name="target_period_idx")]

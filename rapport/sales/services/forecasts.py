@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.core import audit
@@ -157,7 +157,11 @@ def set_target(*, actor, data: dict[str, Any], source: str = "web") -> tuple[Tar
     existing = _same_target(cleaned).first()
     if existing is not None:
         return _apply(actor, existing, cleaned, source), False
-    target = Target.objects.create(created_by=actor, **cleaned)
+    try:
+        with transaction.atomic():
+            target = Target.objects.create(created_by=actor, **cleaned)
+    except IntegrityError as exc:  # another request set the same target a moment ago
+        raise ValidationFailed({"period_start": "this target was just set by someone else; reload and change it"}) from exc
     audit.audit_created(actor=actor, instance=target, fields=TARGET_FIELDS, source=source)
     return target, True
 

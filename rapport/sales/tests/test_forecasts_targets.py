@@ -242,3 +242,22 @@ def test_dashboard_queries_do_not_grow_with_people(quarter_deals, admin_user, dj
         _user(f"extra{i}_seller", "seller", None)
     with django_assert_max_num_queries(len(few.captured_queries)):
         selectors.attainment(admin_user, kind="quarter", today=dt.date(2026, 2, 10))
+
+
+def test_the_database_refuses_a_second_live_target_for_the_same_period(admin_user, seller):
+    """Two requests racing past set_target's lookup must not leave two targets for one period."""
+    import datetime as dt
+
+    from django.db import IntegrityError, transaction
+
+    from rapport.sales.models import Target
+
+    Target.objects.create(user=seller, metric="revenue", period_kind="month", period_start=dt.date(2026, 12, 1),
+                          amount=1000, currency="EUR")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Target.objects.create(user=seller, metric="revenue", period_kind="month", period_start=dt.date(2026, 12, 1),
+                              amount=2000, currency="EUR")
+    Target.objects.filter(user=seller).update(deleted_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    Target.objects.create(user=seller, metric="revenue", period_kind="month", period_start=dt.date(2026, 12, 1),
+                          amount=3000, currency="EUR")
+    assert Target.objects.filter(user=seller, deleted_at__isnull=True).count() == 1
