@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.core.pagination import capped_count
 from rapport.core.selectors import assignable_users, audit_history, visible_users
+from rapport.sales.selectors import orders as order_selectors
 from rapport.timeline import selectors as timeline_selectors
 from rapport.timeline.forms import ActivityForm
 from rapport.timeline.models import EventKind
@@ -198,6 +199,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "custom": _custom_rows("contact", contact.custom), "audit": audit_history(contact),
         "activity_form": ActivityForm(), "log_url": reverse("contact_log_activity", args=[contact.pk]),
         "timeline_url": reverse("contact_detail", args=[contact.pk]),
+        "purchases": order_selectors.contact_purchases(request.user, contact),
     }
     return _render_record_page(request, "people/contact_detail.html", context)
 
@@ -326,6 +328,7 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
         "custom": _custom_rows("company", company.custom), "activity_form": ActivityForm(),
         "log_url": reverse("company_log_activity", args=[company.pk]),
         "timeline_url": reverse("company_detail", args=[company.pk]), "show_contact": True,
+        "purchases": order_selectors.company_purchases(request.user, company),
     }
     return _render_record_page(request, "people/company_detail.html", context)
 

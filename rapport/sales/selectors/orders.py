@@ -19,6 +19,7 @@ from rapport.core.errors import NotVisible, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
 from rapport.core.visibility import visibility_of, visible_to
 from rapport.people import selectors as people
+from rapport.people.models import Company, Contact
 
 from ..currencies import round_money
 from ..models import Order, OrderChannel, OrderLine, ProductCategory
@@ -196,18 +197,21 @@ def _history(orders: QuerySet[Order], limit: int) -> PurchaseHistory:
                            last_purchased=last)
 
 
-def contact_purchases(user, contact_id: int, *, limit: int = HISTORY_ROWS) -> PurchaseHistory:
+def contact_purchases(user, contact: Contact | int, *, limit: int = HISTORY_ROWS) -> PurchaseHistory:
     """A contact's latest orders, their spend per currency and the categories they buy.
 
-    Whoever may see the contact sees its purchases (as on its timeline). Four queries however
-    many orders the contact has."""
-    contact = people.get_contact(user, contact_id)
+    Whoever may see the contact sees its purchases (as on its timeline). Pass the contact's id,
+    or the contact itself when the caller fetched it through a selector taking `user`. Four
+    queries however many orders the contact has."""
+    if not isinstance(contact, Contact):
+        contact = people.get_contact(user, contact)
     return _history(Order.objects.filter(contact_id=contact.pk, deleted_at__isnull=True), limit)
 
 
-def company_purchases(user, company_id: int, *, limit: int = HISTORY_ROWS) -> PurchaseHistory:
+def company_purchases(user, company: Company | int, *, limit: int = HISTORY_ROWS) -> PurchaseHistory:
     """The same for a company: its orders, including those its contacts placed for it."""
-    company = people.get_company(user, company_id)
+    if not isinstance(company, Company):
+        company = people.get_company(user, company)
     return _history(Order.objects.filter(company_id=company.pk, deleted_at__isnull=True), limit)
 
 
