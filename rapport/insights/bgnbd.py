@@ -183,7 +183,7 @@ def fit_bgnbd(frequency, recency, T, *, start=None) -> BGNBDFit:
                          "about repeat buying yet")
     if start is None:
         default = np.array([1.0, float(np.mean(T)) or 1.0, 1.0, 1.0])  # alpha is on the scale of the time unit
-        start = pilot_start(fit_bgnbd, (x, t_x, T), default)
+        start, _ = pilot_start(fit_bgnbd, (x, t_x, T), default)
     likelihood = _Likelihood(x, t_x, T)
     return maximise(NAMES, lambda p: likelihood(p)[0], likelihood, np.asarray(start, dtype=np.float64), len(x),
                     "bg_nbd", BGNBDFit, value_gradient_hessian=likelihood.evaluate)

@@ -16,7 +16,8 @@ numerically on the log scale (Gauss-Legendre, accurate to about 1e-12). The two 
 combined by log-sum-exp; the log-likelihood stays finite for any x (x = 200 is in the tests).
 
 The gradient is taken by central differences of this log-likelihood (it has no convenient closed
-form in r and s); the fit runs on distinct (x, t_x, T) rows, so this stays cheap.
+form in r and s); the fit runs on distinct histories, with the hypergeometric terms computed once
+per distinct (x, T) and (x, t_x) pair, so this stays cheap.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from scipy.special import expit, gammaln, hyp2f1, logsumexp
 
 from rapport.insights._checks import check_customers, check_horizon
-from rapport.insights.fitting import ModelFit, maximise, pilot_start, unique_rows
+from rapport.insights.fitting import ModelFit, collapse, dot, maximise, pilot_start, unique_rows
 
 NAMES = ("r", "alpha", "s", "beta")
 
@@ -143,15 +144,63 @@ def log_likelihood(params, x, t_x, T, weights) -> float:
     return float(np.sum(weights * row_log_likelihood(params, x, t_x, T)))
 
 
+def _pairs(first: np.ndarray, second: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keys, index = np.unique(first * size + second, return_inverse=True)
+    return keys // size, keys % size, index.reshape(-1)
+
+
+class _Likelihood:
+    """The log-likelihood over distinct histories, for fitting.
+
+    The expensive pieces depend on fewer values than the rows: I(T) on (x, T) only, I(t_x) on
+    (x, t_x) only, the gamma terms on x only. On a million simulated customers that is about
+    13,000 and 19,000 pairs against 375,000 distinct histories, so they are computed per pair and
+    gathered.
+    """
+
+    def __init__(self, x, t_x, T):
+        rows = collapse(x, t_x, T)
+        self.x_values, self.tx_values, self.T_values = rows.values
+        self.x_code, self.tx_code, self.T_code = rows.codes
+        self.weights = rows.counts
+        self.x_weight = np.bincount(self.x_code, weights=self.weights, minlength=len(self.x_values))
+        size = max(len(self.tx_values), len(self.T_values))
+        self.xT_x, self.xT_T, self.row_xT = _pairs(self.x_code, self.T_code, size)
+        self.xtx_x, self.xtx_tx, self.row_xtx = _pairs(self.x_code, self.tx_code, size)
+        self.x = self.x_values[self.x_code]
+
+    def __call__(self, params) -> float:
+        r, alpha, s, beta = params
+        xv, txv, Tv = self.x_values, self.tx_values, self.T_values
+        common = gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        pair_x, pair_T = xv[self.xT_x], Tv[self.xT_T]
+        stays = (-(r + pair_x) * np.log(alpha + pair_T) - s * np.log(beta + pair_T))[self.row_xT]
+        # z is largest at the start of the interval, so a safe t_x makes the whole row safe.
+        safe_tx = abs(alpha - beta) / (max(alpha, beta) + txv) <= Z_SAFE
+        log_j = np.full(len(self.weights), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            upper = _log_I(r, alpha, s, beta, xv[self.xtx_x], txv[self.xtx_tx])[self.row_xtx]
+            lower = _log_I(r, alpha, s, beta, pair_x, pair_T)[self.row_xT]
+            safe = safe_tx[self.tx_code]
+            log_j[safe] = (upper[safe] + np.log(-np.expm1(np.minimum(lower[safe] - upper[safe], 0.0)))
+                           - np.log(r + s + self.x[safe]))
+            redo = np.isnan(log_j) | (log_j == np.inf)
+            if redo.any():
+                log_j[redo] = _log_J_numeric(r, alpha, s, beta, self.x[redo], txv[self.tx_code[redo]],
+                                             Tv[self.T_code[redo]])
+        rows = np.logaddexp(stays, np.log(s) + log_j)
+        return dot(self.x_weight, common) + dot(self.weights, rows)
+
+
 def fit_pareto_nbd(frequency, recency, T, *, start=None) -> ParetoNBDFit:
     """Maximum likelihood Pareto/NBD parameters r, alpha, s, beta with standard errors."""
     x, t_x, T = check_customers(frequency, recency, T)
     if not (x > 0).any():
         raise ValueError("frequency: every customer has zero repeat purchases, so there is nothing to learn "
                          "about repeat buying yet")
+    hint = None
     if start is None:
         scale = float(np.mean(T)) or 1.0  # alpha and beta are on the scale of the time unit
-        start = pilot_start(fit_pareto_nbd, (x, t_x, T), np.array([1.0, scale, 1.0, scale]))
-    (ux, ut_x, uT), weights, _ = unique_rows(x, t_x, T)
-    return maximise(NAMES, lambda p: log_likelihood(p, ux, ut_x, uT, weights), None,
-                    np.asarray(start, dtype=np.float64), len(x), "pareto_nbd", ParetoNBDFit)
+        start, hint = pilot_start(fit_pareto_nbd, (x, t_x, T), np.array([1.0, scale, 1.0, scale]))
+    return maximise(NAMES, _Likelihood(x, t_x, T), None, np.asarray(start, dtype=np.float64), len(x),
+                    "pareto_nbd", ParetoNBDFit, hessian_hint=hint)
