@@ -55,6 +55,7 @@ def test_board_shows_columns_with_counts_totals_per_currency_and_cards(as_seller
     # Every card carries a keyboard-usable "Move to" form posting to the move endpoint.
     deal = Deal.objects.get(name="Fleet renewal")
     assert f'action="{reverse("deal_move", args=[deal.pk])}"' in html and 'name="stage"' in html
+    assert f'<option value="{first.pk}" selected>' in html  # the card's menu starts at its own stage
     # Pipeline tabs: one per live pipeline.
     assert f'href="{reverse("deal_board", args=[pipeline.pk])}"' in html
 
@@ -198,6 +199,25 @@ def test_plain_move_form_moves_and_goes_back_to_the_filtered_board(as_seller, se
     event = Event.objects.get(deal=deal, kind="stage_change")
     assert event.payload["from_stage"] == stages[0].pk and event.payload["to_stage"] == stages[2].pk
     assert any("moved to" in str(m) for m in get_messages(response.wsgi_request))
+
+
+def test_the_cards_csrf_field_is_accepted(seller, make_deal, stages, pipeline):
+    """Every card's form carries the page's one CSRF field (made once, not once per card)."""
+    import re
+
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(seller)
+    deal = make_deal(seller)
+    html = client.get(board_url(pipeline)).content.decode()
+    token = re.search(rf'id="deal-card-{deal.pk}".*?name="csrfmiddlewaretoken" value="([^"]+)"', html, re.S).group(1)
+    assert client.post(reverse("deal_move", args=[deal.pk]), {"stage": stages[1].pk}).status_code == 403
+    response = client.post(reverse("deal_move", args=[deal.pk]), {"stage": stages[1].pk,
+                                                                  "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.stage_id == stages[1].pk
 
 
 def test_move_ignores_a_next_address_on_another_site(as_seller, seller, make_deal, stages, pipeline):
