@@ -11,6 +11,7 @@ from django.urls import reverse_lazy
 from rapport.core.errors import ValidationFailed
 from rapport.core.pagination import keyset_page
 from rapport.people import selectors as people
+from rapport.sales.selectors import deals as sales_deals
 from rapport.timeline import selectors as timeline
 
 
@@ -40,10 +41,13 @@ def trash(request: HttpRequest) -> HttpResponse:
                                cursor=request.GET.get("cursor"), size=50)
         companies = keyset_page(people.trashed_companies(request.user), order="-deleted_at",
                                 cursor=request.GET.get("company_cursor"), size=50)
+        deals = keyset_page(sales_deals.trashed_deals(request.user).select_related("pipeline"), order="-deleted_at",
+                            cursor=request.GET.get("deal_cursor"), size=50)
     except ValidationFailed as exc:
-        contacts = companies = None
+        contacts = companies = deals = None
         error = exc.errors
-    return render(request, "web/trash.html", {"contacts": contacts, "companies": companies, "error": error})
+    return render(request, "web/trash.html", {"contacts": contacts, "companies": companies, "deals": deals,
+                                              "error": error})
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -386,6 +386,12 @@ def test_delete_and_restore(as_seller, seller, other_seller, client, make_deal, 
     assert response.status_code == 302
     assert as_seller.get(reverse("deal_detail", args=[deal.pk])).status_code == 404
     assert "Binned" not in as_seller.get(reverse("deal_board")).content.decode()
+    trash = as_seller.get(reverse("trash")).content.decode()
+    assert "Binned" in trash and reverse("deal_restore", args=[deal.pk]) in trash
+    client.force_login(other_seller)
+    assert "Binned" not in client.get(reverse("trash")).content.decode()
+    assert client.post(reverse("deal_restore", args=[deal.pk])).status_code == 404
+    as_seller.force_login(seller)
     response = as_seller.post(reverse("deal_restore", args=[deal.pk]))
     assert response.status_code == 302 and response.url == reverse("deal_detail", args=[deal.pk])
     assert AuditEntry.objects.filter(record_type="sales.deal", record_id=deal.pk, action="restore").exists()
