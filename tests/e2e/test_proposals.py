@@ -15,8 +15,16 @@ pytestmark = pytest.mark.e2e
 def deal_with_lines(seller, make_company, make_contact):
     from decimal import Decimal
 
-    from rapport.sales.models import Product, ProductCategory, ProductPrice
+    from rapport.sales.models import CloseReason, Pipeline, Product, ProductCategory, ProductPrice, Stage
     from rapport.sales.services import deals as deal_services
+
+    # Browser tests run on a flushed database after the first one, so the pipeline and close
+    # reasons the migrations create may be gone; make what this test needs.
+    pipeline = Pipeline.objects.filter(deleted_at__isnull=True).first() or Pipeline.objects.create(
+        name="New business")
+    if not pipeline.stages.exists():
+        Stage.objects.create(pipeline=pipeline, name="Proposal", position=0, probability=50)
+    CloseReason.objects.get_or_create(outcome="won", label="Accepted our proposal")
 
     company = make_company(seller, name="Harbour & Sons", domain="harbour.example")
     contact = make_contact(seller, first_name="Hana", last_name="Harbour", email="hana@harbour.example",
