@@ -125,7 +125,9 @@ def _search_q(q: str, *, region: str | None = None, user=None, paged: bool = Fal
     the cost is the number of matches. A common one ("mar": Martin, Martínez, Mary, …) matches
     so many rows that gathering them all costs more than walking the list's own order and
     checking each row, which finds a page (or the capped count) after a few thousand rows.
-    A count over the most recent contacts tells which case this is.
+    A count over the most recent contacts tells which case this is, even for one or two letters:
+    "du" is common in the whole table but absent from the Americas team, and walking the list
+    for it would read the whole team.
 
     `paged`: for one page of the list, a common prefix is compared in a form no index answers,
     so the page walks its order as decided here. Left to itself, SQLite sometimes gathers and
@@ -136,8 +138,6 @@ def _search_q(q: str, *, region: str | None = None, user=None, paged: bool = Fal
     if len(ranges) == 1:
         return ranges[0]
     any_range = ranges[0] | ranges[1] | ranges[2]
-    if len(q.strip()) <= 2:
-        return any_range
     if _is_common(q.strip().lower(), any_range, user):
         if not paged:
             return any_range

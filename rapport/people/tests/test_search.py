@@ -82,6 +82,7 @@ def test_a_seller_finds_their_teams_matches_and_their_own_elsewhere(people, sell
     expected = names(people, *SELLER_SEES)
     assert every_page(seller, {"q": "sch"}) == expected
     assert every_page(seller, {"q": "SCH "}) == expected  # case and spaces do not matter
+    assert every_page(seller, {"q": "s"}) == every_page(seller, {"q": "sc"}) == expected  # short ones too
     assert list(selectors.filter_contacts(seller, {"q": "sch"}).order_by("-id").values_list("pk", flat=True)) \
         == expected
     assert capped_count(selectors.filter_contacts(seller, {"q": "sch"}), cap=200) == (len(expected), False)
