@@ -14,7 +14,8 @@ distinct (x, t_x, T) and weighted by how many customers share it.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
+from scipy.integrate import quad_vec
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from rapport.insights._checks import check_customers, check_horizon
 from rapport.insights.fitting import ModelFit, collapse, dot, maximise, pilot_start, unique_rows
@@ -61,16 +62,69 @@ def _log_odds_dead(params, x, t_x, T) -> np.ndarray:
 
 def _expected_if_alive(params, x, T, t) -> np.ndarray:
     """E[purchases in (T, T+t] | alive at T]; the hypergeometric factor is taken in the form
-    (Euler's transformation) that stays bounded for large x, so nothing overflows."""
+    (Euler's transformation) that stays bounded for large x, so nothing overflows. Where the
+    library's 2F1 still fails (it returns inf for some large parameters with z near 1), the value
+    is integrated numerically instead."""
     r, alpha, a, b = (params[n] for n in NAMES)
     if abs(a - 1) < 5e-5:  # removable singularity at a = 1: interpolate between its two sides
         below = _expected_if_alive(dict(params, a=1 - 1e-4), x, T, t)
         above = _expected_if_alive(dict(params, a=1 + 1e-4), x, T, t)
         return below + (a - (1 - 1e-4)) / 2e-4 * (above - below)
-    z = t / (alpha + T + t)
-    ratio = (alpha + T) / (alpha + T + t)
-    tail = ratio ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    return (a + b + x - 1) / (a - 1) * (1 - tail)
+    x, T, t = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(T, dtype=np.float64),
+                                  np.asarray(t, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z = t / (alpha + T + t)
+        ratio = (alpha + T) / (alpha + T + t)
+        tail = ratio ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        expected = (a + b + x - 1) / (a - 1) * (1 - tail)
+    # Never more than the purchases of a customer who cannot leave: (r + x) t / (alpha + T).
+    ceiling = (r + x) * t / (alpha + T)
+    wrong = ~np.isfinite(expected) | (expected < -1e-12 * ceiling) | (expected > ceiling * (1 + 1e-9))
+    if wrong.any():
+        expected = np.array(expected, dtype=np.float64)
+        expected[wrong] = _expected_if_alive_numeric(r, alpha, a, b, x[wrong], T[wrong], t[wrong])
+    return np.clip(expected, 0.0, ceiling)
+
+
+def _expected_if_alive_numeric(r, alpha, a, b, x, T, t) -> np.ndarray:
+    """The same expectation as an integral over the chance p of leaving after a purchase:
+    E[(1 - ((alpha+T) / (alpha+T+p t))^(r+x)) / p] with p ~ Beta(a, b+x), integrated adaptively
+    (all rows at once) on log p below 1/2 and on log(1-p) above, where the Beta density's ends
+    become smooth exponential tails."""
+    k, b_x, u = r + x, b + x, t / (alpha + T)
+    log_beta = betaln(a, b_x)
+
+    def log_integrand(log_p, log_q):
+        p = np.exp(log_p)
+        grows = np.log(-np.expm1(-k * np.log1p(p * u))) - log_p  # log of (1 - (1+pu)^-k) / p
+        return (a - 1) * log_p + (b_x - 1) * log_q + grows - log_beta
+
+    def lower_half(v):  # v = log p
+        return np.exp(log_integrand(v, np.log1p(-np.exp(v))) + v)
+
+    def upper_half(w):  # w = log(1 - p)
+        return np.exp(log_integrand(np.log1p(-np.exp(w)), w) + w)
+
+    # Far out both ends are exact exponentials to within 1e-9 and are added in closed form:
+    # below p0 the integrand is k u p^a / B(a, b+x) per unit of log p; above 1 - q0 it is
+    # g(1) (1-p)^(b+x) / B(a, b+x) per unit of log(1-p), with g(1) = 1 - (1+u)^-k.
+    log_p0 = np.minimum(np.log(1e-10) - np.log1p(k * u + np.abs(b_x - 1)), np.log(0.5))
+    log_q0 = np.full_like(log_p0, np.log(1e-10) - np.log1p(abs(a - 1)))
+    head = np.exp(np.log(k * u) + a * log_p0 - np.log(a) - log_beta)
+    tail = np.exp(np.log(-np.expm1(-k * np.log1p(u))) + b_x * log_q0 - np.log(b_x) - log_beta)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        # Integrate each row over [its own start, log 1/2] by mapping [0, 1] onto it.
+        def lower(s):
+            v = log_p0 + s * (np.log(0.5) - log_p0)
+            return lower_half(v) * (np.log(0.5) - log_p0)
+
+        def upper(s):
+            w = log_q0 + s * (np.log(0.5) - log_q0)
+            return upper_half(w) * (np.log(0.5) - log_q0)
+
+        low = quad_vec(lower, 0.0, 1.0, epsabs=0, epsrel=1e-10, norm="max")[0]
+        high = quad_vec(upper, 0.0, 1.0, epsabs=0, epsrel=1e-10, norm="max")[0]
+    return np.nan_to_num(low) + np.nan_to_num(high) + head + tail
 
 
 class _Likelihood:

@@ -11,7 +11,7 @@ from scipy.integrate import quad
 from scipy.special import betaln
 
 from rapport.insights import BGNBDFit, fit_bgnbd
-from rapport.insights.bgnbd import _expected_if_alive, _Likelihood, log_likelihood
+from rapport.insights.bgnbd import _expected_if_alive, _expected_if_alive_numeric, _Likelihood, log_likelihood
 
 from .conftest import simulate_bgnbd
 
@@ -67,6 +67,28 @@ def test_expected_purchases_agree_with_direct_integration():
         expected = quad(integrand, 0, 1, limit=200, epsrel=1e-11)[0]
         formula = _expected_if_alive(params, np.array([float(x)]), np.array([T]), t)[0]
         assert formula == pytest.approx(expected, rel=1e-7)
+
+
+def test_forecast_survives_where_the_library_hypergeometric_fails():
+    # scipy's 2F1(46, 1; 122; 0.963) returns inf; the forecast falls back to direct integration.
+    params = {"r": 1.0, "alpha": 1.0, "a": 2.0, "b": 46.0}
+    horizons = np.array([1.0, 10.0, 52.0, 520.0])
+    forecast = _expected_if_alive(params, np.full(4, 75.0), np.full(4, 1.0), horizons)
+    assert np.all(np.isfinite(forecast)) and np.all(np.diff(forecast) > 0)
+    assert forecast[2] == pytest.approx(_expected_if_alive_numeric(1.0, 1.0, 2.0, 46.0, np.array([75.0]),
+                                                                   np.array([1.0]), np.array([52.0]))[0])
+
+
+@pytest.mark.parametrize("params", [
+    {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+    {"r": 0.243, "alpha": 4.414, "a": 0.02, "b": 0.3},
+    {"r": 5.0, "alpha": 0.1, "a": 15.0, "b": 0.05},
+    {"r": 1.0, "alpha": 1.0, "a": 2.0, "b": 46.0},
+])
+def test_closed_form_and_numeric_integral_agree(params):
+    x, T, t = np.array([0.0, 3.0, 200.0, 75.0]), np.array([0.0, 30.0, 39.0, 5.0]), np.array([39.0, 10.0, 52.0, 0.5])
+    numeric = _expected_if_alive_numeric(*params.values(), x, T, t)
+    assert np.allclose(_expected_if_alive(params, x, T, t), numeric, rtol=1e-9)
 
 
 def test_the_a_equals_1_singularity_is_removed():
