@@ -266,7 +266,10 @@ def test_list_by_deal_pages_and_hides_other_teams(seller, other_seller, deal, pr
         selectors.list_proposals(seller, status="pending")
 
 
-def test_two_sellers_numbering_at_the_same_moment_get_two_numbers(transactional_db, seller, products):
+# Committed transactions are what race; serialized_rollback puts back the migrations' default
+# pipeline and close reasons that the flush after a transactional test removes.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_sellers_numbering_at_the_same_moment_get_two_numbers(seller, products):
     """On PostgreSQL two transactions really run side by side: both read the same last number, the
     unique constraint makes the second wait for the first and fail, and it takes the next one.
     (SQLite runs one writing transaction at a time, so the race cannot happen there.)"""
