@@ -358,3 +358,28 @@ def test_list_runs_the_same_queries_for_5_or_60_deals(as_seller, seller, make_de
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = as_seller.get(reverse("deal_list"))
     assert len(response.context["page"].items) == 50
+
+
+# --- CSV export --------------------------------------------------------------------------------
+
+def test_export_the_filtered_list_as_csv(as_seller, seller, other_seller, make_deal, make_company, stages):
+    import csv
+    import io
+
+    company = make_company(seller, name="=HYPERLINK(1)")
+    make_deal(seller, name="Export me", amount="1234.5", company=company.pk, expected_close_date="2026-12-05")
+    make_deal(seller, name="Not this month", expected_close_date="2027-01-05")
+    make_deal(other_seller, name="Hidden south", expected_close_date="2026-12-05")
+    html = as_seller.get(reverse("deal_list"), {"close_month": "2026-12"}).content.decode()
+    assert f'href="{reverse("deal_export")}?close_month=2026-12"' in html
+    response = as_seller.get(reverse("deal_export"), {"close_month": "2026-12"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff"))))
+    assert rows[0][:5] == ["ID", "Name", "Company", "Pipeline", "Stage"]
+    assert [r[1] for r in rows[1:]] == ["Export me"]
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert record["Company"] == "'=HYPERLINK(1)"  # a spreadsheet would run it as a formula
+    assert (record["Amount"], record["Currency"], record["Expected Close"]) == ("1234.50", "EUR", "2026-12-05")
+    assert record["Stage"] == stages[0].name and record["Status"] == "Open"
+    bad = as_seller.get(reverse("deal_export"), {"sort": "colour"})
+    assert bad.status_code == 400 and "sort" in bad.content.decode()

@@ -3,10 +3,11 @@ rapport/sales/urls.py (mounted at the site root)."""
 
 from django.urls import path
 
-from . import board, pages, parts
+from . import board, export, pages, parts
 
 urlpatterns = [
     path("deals/", board.deal_list, name="deal_list"),
+    path("deals/export/", export.deal_export, name="deal_export"),
     path("deals/board/", board.deal_board, name="deal_board"),
     path("deals/board/<int:pipeline_id>/", board.deal_board, name="deal_board"),
     path("deals/board/column/<int:stage_id>/", board.deal_board_column, name="deal_board_column"),
