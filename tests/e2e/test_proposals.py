@@ -111,3 +111,10 @@ def test_customer_accepts_from_the_link_and_the_seller_sees_the_deal_won(
 
     order = Order.objects.get(deal=deal)
     assert order.contact.email == "hana@harbour.example" and order.channel == "sales"
+
+    # The buyer's page shows the purchase and what category it was.
+    page.goto(f"/contacts/{order.contact_id}/")
+    purchases = page.locator("#purchases")
+    expect(purchases).to_contain_text("1 order")
+    expect(purchases).to_contain_text("Software")
+    expect(purchases).to_contain_text("Team licence")
