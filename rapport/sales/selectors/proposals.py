@@ -77,14 +77,6 @@ def proposal_lines(proposal: Proposal) -> list[ProposalLine]:
     return list(ProposalLine.objects.filter(proposal=proposal).order_by("position", "id"))
 
 
-def lines_of(proposals: list[Proposal]) -> dict[int, list[ProposalLine]]:
-    """The lines of many proposals in one query (API lists)."""
-    grouped: dict[int, list[ProposalLine]] = {p.pk: [] for p in proposals}
-    for line in ProposalLine.objects.filter(proposal__in=list(grouped)).order_by("proposal_id", "position", "id"):
-        grouped[line.proposal_id].append(line)
-    return grouped
-
-
 def orders_of_deal(user, deal: Deal) -> list:
     """The orders the deal became (an accepted proposal wins the deal, which makes one), as far
     as the user may see them."""
