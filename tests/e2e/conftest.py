@@ -140,3 +140,15 @@ def seller_page(page, seller):
     # Logged in means the layout with the global search box, not the login form again.
     page.locator("#global-q").wait_for()
     return page
+
+
+@pytest.fixture(autouse=True)
+def _migration_defaults(transactional_db):
+    """The live server's database is flushed after each test, which also removes what data
+    migrations made (the default pipeline and close reasons). Put them back for every test,
+    as a fresh installation has them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("rapport.sales.migrations.0002_defaults").create_defaults(apps, None)

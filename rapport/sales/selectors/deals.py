@@ -50,7 +50,9 @@ def get_deal(user, deal_id: int) -> Deal:
 
 
 def deal_for_update(user, deal_id: int) -> Deal:
-    deal = deal_queryset(user).select_for_update().select_related("stage", "pipeline").filter(pk=deal_id).first()
+    # of=("self",): lock the deal row only, not its stage and pipeline (every deal shares those).
+    deal = (deal_queryset(user).select_for_update(of=("self",)).select_related("stage", "pipeline")
+            .filter(pk=deal_id).first())
     if deal is None:
         raise NotVisible(f"deal {deal_id}")
     return deal
