@@ -37,7 +37,7 @@ def run_orders_import(command, actor, options) -> None:
             def progress(summary):
                 bar.update(task_id, completed=summary.lines_done, total=summary.lines_total)
 
-            summary = import_orders(actor=actor, path=path, dry_run=options["dry_run"],
+            summary = import_orders(actor=actor, path=path, dry_run=options["dry_run"], workers=options.get("workers"),
                                     rejects_path=options.get("rejects") or default_rejects_path(), progress=progress)
     except ValidationFailed as exc:
         raise CommandError("; ".join(exc.errors.values())) from exc

@@ -207,6 +207,10 @@ def _customer(actor, data: dict, errors: dict) -> tuple[Contact | None, Company 
             company = people.company_queryset(actor).filter(domain=domain).order_by("id").first()
             if company is None:
                 errors["company_domain"] = "no company you can see has this web domain"
+    for by_id, by_key in (("contact", "contact_email"), ("company", "company_domain")):
+        if data.get(by_id) not in (None, "") and data.get(by_key) not in (None, ""):
+            errors[by_key] = f"give the {by_id} by id or by {by_key.split('_')[1].replace('email', 'e-mail')}, " \
+                             "not both"
     customer_given = any(data.get(k) not in (None, "") for k in ("contact", "contact_email", "company",
                                                                  "company_domain"))
     if not customer_given:
@@ -588,9 +592,10 @@ def delete_order(*, actor, order: Order, source: str = SOURCE_WEB) -> Order:
 
 @transaction.atomic
 def restore_order(*, actor, order_id: int, source: str = SOURCE_WEB) -> Order:
-    order = selectors.trashed_orders(actor).select_for_update().filter(pk=order_id).first()
-    if order is None:
+    # Visibility joins customers (outer joins, which PostgreSQL cannot lock): check, then lock the row.
+    if not selectors.trashed_orders(actor).filter(pk=order_id).exists():
         raise NotAllowed("this order is not in your trash")
+    order = Order.objects.select_for_update().get(pk=order_id)
     order.deleted_at = None
     order.save(update_fields=["deleted_at"])
     audit.audit(actor=actor, action=AuditAction.RESTORE, instance=order, source=source)

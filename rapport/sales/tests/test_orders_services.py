@@ -121,6 +121,8 @@ def test_line_total_rounds_half_up_to_the_currency(seller, customer, catalogue):
     ({"contact": None, "contact_email": "not-an-email"}, "contact_email", ""),
     ({"contact": None, "company": 999999}, "company", "no such company"),
     ({"contact": None, "company_domain": "unknown.example"}, "company_domain", "no company you can see"),
+    ({"contact_email": "bea@beanthere.example"}, "contact_email", "not both"),
+    ({"company": 1, "company_domain": "beanthere.example"}, "company_domain", "not both"),
     ({"lines": [{"sku": "BEAN-1", "quantity": "100000000000", "unit_price": "1"}]}, "lines.0.quantity",
      "too large"),
     ({"lines": [{"sku": "BEAN-1", "quantity": "9999999", "unit_price": "999999"}]}, "lines", "too large"),
