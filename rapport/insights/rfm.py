@@ -92,6 +92,34 @@ def _slot(days: np.ndarray, period: str, fractional: bool) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
+def _by_customer_and_day(ids: np.ndarray, days: np.ndarray, amounts: np.ndarray, first_day: int):
+    """Transactions ordered by customer, then day; with each row's customer as 0, 1, 2, ...
+
+    One argsort of a packed (customer, day) integer key: on ten million orders several times
+    faster than np.unique followed by a two-key lexsort. Integer ids (what the database gives)
+    are packed as they are; other ids are numbered first.
+    """
+    span = int(days.max()) - first_day + 1
+    offsets = days - first_day
+    packed_ids = None
+    if ids.dtype.kind in "iu" and len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        if high < 2**63 and (high - low + 1) * span < 2**62:
+            packed_ids, base = ids.astype(np.int64) - low, low
+    if packed_ids is None:
+        unique_ids, numbered = np.unique(ids, return_inverse=True)
+        packed_ids, base = numbered.reshape(-1).astype(np.int64), None
+    key = packed_ids * span + offsets
+    order = np.argsort(key)
+    key = key[order]
+    raw_customer, day_offset = np.divmod(key, span)
+    starts = np.r_[True, raw_customer[1:] != raw_customer[:-1]]
+    customer = np.cumsum(starts) - 1
+    if base is not None:
+        unique_ids = (raw_customer[starts] + base).astype(ids.dtype)
+    return unique_ids, customer, day_offset + first_day, amounts[order]
+
+
 def rfm_summary(customer_ids, dates, values=None, observation_end=None, period: str = "W",
                 calibration_end=None, *, fractional: bool = False) -> RFMTable:
     """Summarise transactions per customer (see the module docstring for the conventions).
@@ -136,10 +164,7 @@ def rfm_summary(customer_ids, dates, values=None, observation_end=None, period: 
             raise ValueError(f"calibration_end: {np.datetime64(cal_day, 'D')} must be before observation_end "
                              f"({np.datetime64(end_day, 'D')})")
 
-    unique_ids, customer = np.unique(ids, return_inverse=True)
-    customer = customer.reshape(-1)
-    order = np.lexsort((days, customer))
-    customer, days, amounts = customer[order], days[order], amounts[order]
+    unique_ids, customer, days, amounts = _by_customer_and_day(ids, days, amounts, first_day)
     slot = _slot(days, period, fractional)
     cal_slot = int(_slot(np.array([cal_day]), period, fractional)[0])
     end_slot = int(_slot(np.array([end_day]), period, fractional)[0])

@@ -50,6 +50,20 @@ def test_transactions_after_the_observation_end_are_ignored():
     assert table.frequency[0] == 0
 
 
+def test_integer_and_text_ids_give_the_same_summary(cdnow_orders):
+    ids, dates, values = cdnow_orders
+    shuffled = np.random.default_rng(0).permutation(len(ids))
+    ids, dates, values = ids[shuffled] - 1000, dates[shuffled], values[shuffled]  # negative ids too
+    by_number = rfm_summary(ids, dates, values, "1998-06-30", "W", "1997-09-30", fractional=True)
+    by_text = rfm_summary(ids.astype(str), dates, values, "1998-06-30", "W", "1997-09-30", fractional=True)
+    order = np.argsort(by_text.customer_id.astype(int))
+    assert np.array_equal(by_number.customer_id, by_text.customer_id[order].astype(int))
+    for column in ("frequency", "recency", "T", "monetary_value", "first_purchase"):
+        assert np.array_equal(getattr(by_number, column), getattr(by_text, column)[order]), column
+    assert np.array_equal(by_number.holdout.frequency, by_text.holdout.frequency[order])
+    assert np.array_equal(by_number.holdout.by_period, by_text.holdout.by_period)
+
+
 def test_cdnow_summary_matches_the_published_one(cdnow, cdnow_published_summary):
     published = cdnow_published_summary
     assert len(cdnow) == 2357
