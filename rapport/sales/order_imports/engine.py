@@ -145,6 +145,7 @@ class _Run:
         self.contacts: dict[str, tuple | str] = {}  # e-mail -> (id, owner id, company id) or reason
         self.companies: dict[str, tuple | str] = {}  # domain -> (id, owner id) or reason
         self.teams: dict[int, int | None] = {}
+        self.customer_audit: dict[tuple, tuple[int | None, str]] = {}
         self.seen: dict[str, tuple[int, int]] = {}  # external id -> the span of its lines in the file
         self.sqlite = connection.vendor == "sqlite"
         # Money goes to SQLite as text (exact, and what its NUMERIC columns parse); elsewhere as Decimal.
@@ -340,6 +341,15 @@ class _Run:
                 owner_id = found[1]
         return contact_id, company_id, owner_id
 
+    def _customer_audit(self, contact_id, company_id, owner_id) -> tuple[int | None, str]:
+        """The team and the audit entry's customer part for orders of this customer: the same for
+        every order of theirs, so written once."""
+        team_id = self._team(owner_id)
+        parts = [f', "{name}": [null, {value}]' for name, value in (
+            ("contact", contact_id), ("company", company_id), ("owner", owner_id), ("team", team_id))
+            if value is not None]
+        return team_id, "".join(parts)
+
     def _team(self, owner_id: int | None) -> int | None:
         if owner_id is None:
             return None
@@ -439,7 +449,7 @@ class _Run:
             return
         ids = self._reserve_ids(Order, len(ready))
         stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-        money, team_of, template = self.money, self._team, self.order_template
+        money, template, customers = self.money, self.order_template, self.customer_audit
         index = self.order_index
         i_id, i_ext, i_contact, i_company = index["id"], index["external_id"], index["contact_id"], index["company_id"]
         i_owner, i_team, i_when, i_channel = index["owner_id"], index["team_id"], index["ordered_at"], index["channel"]
@@ -451,7 +461,11 @@ class _Run:
         for order_id, (draft, contact_id, company_id, owner_id) in zip(ids, ready, strict=True):
             (_, external_id, _, _, _, when_db, _, channel, currency, total, summary, lines, audit_tail,
              payload_tail) = draft
-            team_id = team_of(owner_id)
+            customer = customers.get((contact_id, company_id, owner_id))
+            if customer is None:
+                customer = customers[(contact_id, company_id, owner_id)] = self._customer_audit(
+                    contact_id, company_id, owner_id)
+            team_id, customer_json = customer
             row = template.copy()
             row[i_id], row[i_ext], row[i_contact], row[i_company] = order_id, external_id, contact_id, company_id
             row[i_owner], row[i_team], row[i_when], row[i_channel] = owner_id, team_id, when_db, channel
@@ -463,12 +477,7 @@ class _Run:
                 line_rows.extend([(order_id, *line) for line in lines])
             else:
                 line_rows.extend([(order_id, product, Decimal(q), Decimal(p), Decimal(t)) for product, q, p, t in lines])
-            head = [f'{{"external_id": [null, {quote_json(external_id)}]']
-            for name, value in (("contact", contact_id), ("company", company_id), ("owner", owner_id),
-                                ("team", team_id)):
-                if value is not None:
-                    head.append(f', "{name}": [null, {value}]')
-            changes = "".join(head) + audit_tail
+            changes = f'{{"external_id": [null, {quote_json(external_id)}]{customer_json}{audit_tail}'
             payload = f'{{"order": {order_id}' + payload_tail
             if as_json is not None:
                 changes, payload = as_json(changes), as_json(payload)
