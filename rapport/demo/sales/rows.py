@@ -137,7 +137,13 @@ def deal_rows(rng: np.random.Generator, *, plan: Plan, catalogue: Catalogue, peo
 
     deal = {k: [] for k in ("name", "stage_id", "pipeline_id", "probability", "source", "next_step",
                             "next_step_date", "status", "close_reason_id", "close_note")}
-    dc = Table("deal_id", "contact_id", "role")
+    dc: dict[str, list] = {"deal_id": [], "contact_id": [], "role": []}
+
+    def take_part(deal_id: int, contact_id: int, role: str) -> None:
+        dc["deal_id"].append(deal_id)
+        dc["contact_id"].append(contact_id)
+        dc["role"].append(role)
+
     reason_label = []
     stage_probability = []
     for i in range(n):
@@ -176,7 +182,7 @@ def deal_rows(rng: np.random.Generator, *, plan: Plan, catalogue: Catalogue, peo
         reason_label.append(reason[1] if reason else "")
         deal["close_note"].append("")
         # who else at the company takes part, and in which role
-        dc.add(deal_id=[int(deal_ids[i])], contact_id=[int(people.ids[p])], role=[str(primary_role[i])])
+        take_part(int(deal_ids[i]), int(people.ids[p]), str(primary_role[i]))
         colleagues = people.colleagues.get(company, ()) if company else ()
         taken_roles = {str(primary_role[i])}
         added = {p}
@@ -187,7 +193,7 @@ def deal_rows(rng: np.random.Generator, *, plan: Plan, catalogue: Catalogue, peo
                 continue
             added.add(other)
             taken_roles.add(role)
-            dc.add(deal_id=[int(deal_ids[i])], contact_id=[int(people.ids[other])], role=[role])
+            take_part(int(deal_ids[i]), int(people.ids[other]), role)
 
     owner = people.owner[person]
     team = people.team[person]
@@ -299,7 +305,7 @@ def deal_rows(rng: np.random.Generator, *, plan: Plan, catalogue: Catalogue, peo
                                    "amount": [None, amounts[i]], "currency": [None, currency[i]]},
                                   ensure_ascii=False) for i in range(n)])
     return {
-        "deal": deal_table, "deal_contact": dc.columns, "line_item": items, "activity": activity,
+        "deal": deal_table, "deal_contact": dc, "line_item": items, "activity": activity,
         "deal_ids": deal_ids, "names": deal["name"], "amount": amount, "currency": currency, "entries": entries,
         "stalled": stalled, "last_activity": last_activity,
     }
