@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import dateformat
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -26,6 +27,7 @@ from rapport.core.pagination import capped_count
 from rapport.core.selectors import visible_users
 from rapport.core.visibility import is_admin
 
+from ... import currencies
 from ...models import DealStatus
 from ...selectors import deals as selectors
 from ...services import deals as services
@@ -67,6 +69,10 @@ def _card_kit(request: HttpRequest, stages, columns_of_cards) -> dict:
     for cards in columns_of_cards:
         for deal in cards:
             deal.move_options = options.get(deal.stage_id, "")
+            # Plain text made here: the money, date and name filters were half of a card's cost.
+            deal.amount_text = currencies.format_money(deal.amount, deal.currency)
+            deal.close_text = dateformat.format(deal.expected_close_date, "j M Y") if deal.expected_close_date else ""
+            deal.owner_text = (deal.owner.get_full_name() or deal.owner.username) if deal.owner else "No owner"
     return {"csrf_input": format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">',
                                       get_token(request)),
             "deals_root": reverse("deal_list")}
