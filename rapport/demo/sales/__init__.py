@@ -19,6 +19,7 @@ The drawn parameters are stored in `DemoDataset.parameters` (see `loader._parame
 Everything is drawn from the load's seed and "now": the same seed gives the same data.
 """
 
-from .loader import SalesSummary, load_sales, reset_sales
+from .loader import SalesSummary, load_sales
+from .reset import reset_sales
 
 __all__ = ["SalesSummary", "load_sales", "reset_sales"]
