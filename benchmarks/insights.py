@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rapport.insights import fit_bgnbd  # noqa: E402
+from rapport.insights._collapse import collapse  # noqa: E402
 from rapport.insights.bgnbd import log_likelihood  # noqa: E402
-from rapport.insights.fitting import collapse  # noqa: E402
 
 TRUTH = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 TARGETS = {"rapport_fit_s": 5.0, "speed_ratio": 20.0, "max_relative_param_difference": 1e-3}

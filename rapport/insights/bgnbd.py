@@ -18,7 +18,8 @@ from scipy.integrate import quad_vec
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from rapport.insights._checks import check_customers, check_horizon
-from rapport.insights.fitting import ModelFit, collapse, dot, maximise, pilot_start, unique_rows
+from rapport.insights._collapse import collapse, dot, unique_rows
+from rapport.insights.fitting import ModelFit, maximise, pilot_start
 
 NAMES = ("r", "alpha", "a", "b")
 

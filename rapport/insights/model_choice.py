@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rapport.insights._collapse import unique_rows
 from rapport.insights.bgnbd import fit_bgnbd
-from rapport.insights.fitting import FitFailed, ModelFit, unique_rows
+from rapport.insights.fitting import FitFailed, ModelFit
 from rapport.insights.pareto_nbd import fit_pareto_nbd
 from rapport.insights.rfm import Holdout, RFMTable
 

@@ -26,7 +26,8 @@ import numpy as np
 from scipy.special import expit, gammaln, hyp2f1, logsumexp
 
 from rapport.insights._checks import check_customers, check_horizon
-from rapport.insights.fitting import ModelFit, collapse, dot, maximise, pilot_start, unique_rows
+from rapport.insights._collapse import collapse, dot, unique_rows
+from rapport.insights.fitting import ModelFit, maximise, pilot_start
 
 NAMES = ("r", "alpha", "s", "beta")
 

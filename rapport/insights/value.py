@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rapport.insights._checks import as_float_array, check_customers, require_same_length
-from rapport.insights.fitting import ModelFit, unique_rows
+from rapport.insights._collapse import unique_rows
+from rapport.insights.fitting import ModelFit
 
 BLOCK = 50_000  # distinct customer histories per block: bounds memory to horizon-steps x BLOCK floats
 
