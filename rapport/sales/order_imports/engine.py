@@ -268,7 +268,7 @@ class _Run:
                 seen[external_id] = (numbers[0], numbers[-1])
             if kind == "r":
                 rejected.extend(draft[3])
-                self.summary.orders_rejected += 1
+                self.summary.orders_rejected += 1 if external_id else 0  # a line with no order id is no order
             else:
                 candidates.append(draft)
         self._resolve_customers(candidates)
