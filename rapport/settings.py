@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "rapport.people",
     "rapport.timeline",
     "rapport.sales",
+    "rapport.reports",
     "rapport.api",
     "rapport.web",
     "rapport.demo",

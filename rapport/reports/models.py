@@ -1,0 +1,91 @@
+"""What the insights engine concluded, stored where pages and lists can read it fast.
+
+`rapport insights refresh` loads orders and events, runs `rapport.insights` (pure maths, no
+Django) and writes one `CustomerScore` per customer (contact) and per company, replacing the
+previous refresh's rows; `ModelRun` keeps what was fitted, when, and why that model was chosen.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from rapport.core.models import Team
+
+
+class ModelRun(models.Model):
+    """One refresh: the fitted models, the choice between them and how long it took."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateField(help_text="Scores describe customers as of this day")
+    engine_version = models.CharField(max_length=20)
+    # "bgnbd" or "pareto_nbd": the model that won on the holdout window.
+    chosen_model = models.CharField(max_length=20, blank=True, default="")
+    why = models.TextField(blank=True, default="")
+    # Parameters, standard errors, log-likelihoods and holdout errors of every model fitted.
+    fits = models.JSONField(default=dict, blank=True)
+    customers = models.PositiveIntegerField(default=0)
+    orders = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, default="running", help_text="running, done or failed")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+
+class CustomerScore(models.Model):
+    """The latest scores of one contact (or one company): value, probability alive, health.
+
+    Owner and team are copied from the customer so a seller's list sorted by value is one
+    indexed read, like the contact list itself (decision 0002).
+    """
+
+    contact = models.OneToOneField(
+        "people.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="score"
+    )
+    company = models.OneToOneField(
+        "people.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="score"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    as_of = models.DateField()
+    model = models.CharField(max_length=20, help_text="bgnbd, pareto_nbd or sbg")
+    engine_version = models.CharField(max_length=20)
+    # The customer's history in the model's terms (periods are weeks).
+    frequency = models.PositiveIntegerField(default=0, help_text="Repeat purchases")
+    recency = models.FloatField(default=0)
+    age = models.FloatField(default=0, help_text="T: weeks since the first purchase")
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0, help_text="Base currency")
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    # What the model says.
+    probability_alive = models.FloatField(null=True, blank=True)
+    expected_purchases_12m = models.FloatField(null=True, blank=True)
+    expected_order_value = models.FloatField(null=True, blank=True)
+    value_12m = models.FloatField(null=True, blank=True, help_text="Predicted 12-month value, base currency")
+    lifetime_value = models.FloatField(null=True, blank=True, help_text="Discounted CLV, base currency")
+    health = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-100")
+    # [{"component": ..., "score": 0-100, "weight": ..., "reason": "no contact in 74 days ..."}], worst first.
+    health_reasons = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(contact__isnull=False, company__isnull=True)
+                           | models.Q(contact__isnull=True, company__isnull=False)),
+                name="score_contact_xor_company",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["team", "lifetime_value"], name="score_team_value_idx"),
+            models.Index(fields=["owner", "lifetime_value"], name="score_owner_value_idx"),
+            models.Index(fields=["lifetime_value"], name="score_value_idx"),
+            models.Index(fields=["health"], name="score_health_idx"),
+            models.Index(fields=["probability_alive"], name="score_alive_idx"),
+        ]
