@@ -25,7 +25,7 @@ SHAPES = {"walk": True, "gather": False}
 def shape(request, monkeypatch):
     """Run the test once with each shape forced, whatever the probe would decide."""
     common = SHAPES[request.param]
-    monkeypatch.setattr(selectors, "_is_common", lambda text, any_range, user: common)
+    monkeypatch.setattr(selectors, "_is_common", lambda any_range, user: common)
     return request.param
 
 
@@ -189,6 +189,6 @@ def test_the_list_page_probes_once_for_its_page_and_its_count(people, client, se
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("contact_list"), {"q": "sch"})
     assert response.status_code == 200
-    assert sum("LIMIT 5000" in q["sql"] for q in queries.captured_queries) == 1
+    assert sum(f"LIMIT {selectors.SEARCH_PROBE_ROWS}" in q["sql"] for q in queries.captured_queries) == 1
     html = response.content.decode()
     assert "Schwarz" in html and "Schumacher" not in html and "Schäfer" not in html
