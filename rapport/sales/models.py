@@ -366,6 +366,14 @@ class ExchangeRate(models.Model):
 class TargetMetric(models.TextChoices):
     REVENUE = "revenue", "Revenue (closed won)"
     NEW_CUSTOMERS = "new_customers", "New customers"
+    # Relationship metrics, tracked on the balanced scorecard (rapport.reports): the 12-month
+    # retention of the customers won, in percent, and the mean health (0-100) of one's customers.
+    RETENTION = "retention", "12-month retention (%)"
+    HEALTH = "health", "Customer health (0-100)"
+
+
+# Targets of these metrics are numbers, not money: they carry no currency.
+NON_MONEY_METRICS = frozenset({TargetMetric.NEW_CUSTOMERS, TargetMetric.RETENTION, TargetMetric.HEALTH})
 
 
 class PeriodKind(models.TextChoices):
@@ -381,7 +389,8 @@ class Target(TrackedModel):
     metric = models.CharField(max_length=20, choices=TargetMetric.choices, default=TargetMetric.REVENUE)
     period_kind = models.CharField(max_length=10, choices=PeriodKind.choices, default=PeriodKind.MONTH)
     period_start = models.DateField()
-    # Revenue targets are money in `currency`; new-customer targets are a count (currency blank).
+    # Revenue targets are money in `currency`; new-customer targets are a count, retention a
+    # percentage and health a score from 0 to 100 (currency blank).
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, blank=True, default="")
 

@@ -142,6 +142,8 @@ class TargetOut(Schema):
 
     @staticmethod
     def resolve_amount(obj) -> str:
+        if obj.metric in (TargetMetric.RETENTION, TargetMetric.HEALTH):
+            return str(obj.amount.quantize(Decimal("0.1")))
         if obj.metric == TargetMetric.NEW_CUSTOMERS or not obj.currency:
             return str(obj.amount.quantize(Decimal(1)))
         return str(round_money(obj.amount, obj.currency))
@@ -155,7 +157,7 @@ class TargetPage(Schema):
 class TargetFilters(Schema):
     user: str | None = Field(None, description="User id")
     team: str | None = Field(None, description="Team id")
-    metric: str | None = Field(None, description="revenue or new_customers")
+    metric: str | None = Field(None, description="revenue, new_customers, retention or health")
     period: str | None = Field(None, description="month or quarter")
     start: str | None = Field(None, description="A period's first day")
     cursor: str | None = Field(None, description="next_cursor of the previous page")
@@ -165,12 +167,14 @@ class TargetFilters(Schema):
 class TargetFields(InputSchema):
     user: int | None = Field(None, description="User id (or give `team`)")
     team: int | None = Field(None, description="Team id (or give `user`)")
-    metric: str | None = Field(None, description="revenue (default) or new_customers")
+    metric: str | None = Field(None, description="revenue (default), new_customers, retention (12-month "
+                                                 "retention in percent) or health (mean customer health, 0-100)")
     period_kind: str | None = Field(None, description="month (default) or quarter")
     period_start: str | None = Field(None, description="The first day of the month or quarter, e.g. 2026-04-01")
-    amount: str | int | float | None = Field(None, description="Money in `currency`, or a whole count of customers")
+    amount: str | int | float | None = Field(None, description="Money in `currency`, a whole count of customers, or "
+                                                               "0-100 for retention and health")
     currency: str | None = Field(None, description="Revenue targets: ISO 4217 code (default: the base currency); "
-                                                   "new-customer targets: leave out")
+                                                   "other metrics: leave out")
 
 
 class TargetCreate(TargetFields):

@@ -34,7 +34,7 @@ from rapport.core.models import Team
 
 from .. import periods
 from ..currencies import MissingRate, RateBook, base_currency, format_money, round_money
-from ..models import DealStatus, Pipeline, Stage, TargetMetric
+from ..models import NON_MONEY_METRICS, DealStatus, Pipeline, Stage, TargetMetric
 from .deals import deal_queryset
 
 COMMIT_PROBABILITY = 90
@@ -97,13 +97,17 @@ class TargetFigure:
     amount: Decimal
     currency: str
     metric: str
-    # The target in the base currency (revenue) or the count itself (new customers); None when
-    # a revenue target's currency has no rate.
+    # The target in the base currency (revenue) or the number itself (new customers, retention
+    # percent, health score); None when a revenue target's currency has no rate.
     in_base: Decimal | None
 
     def __str__(self) -> str:
         if self.metric == TargetMetric.NEW_CUSTOMERS:
             return f"{self.amount:,.0f}"
+        if self.metric == TargetMetric.RETENTION:
+            return f"{self.amount:.1f}%"
+        if self.metric == TargetMetric.HEALTH:
+            return f"{self.amount:.0f}"
         return format_money(self.amount, self.currency)
 
 
@@ -266,7 +270,7 @@ def labels_for(group: str, keys) -> dict:
 def target_figure(target, book: RateBook, kind: str) -> TargetFigure:
     """A target with its value in the base currency, converted at the period's last day's rate
     (a rate set any time up to the end of the period counts)."""
-    if target.metric == TargetMetric.NEW_CUSTOMERS:
+    if target.metric in NON_MONEY_METRICS:
         in_base = target.amount
     else:
         last_day = periods.period_end(kind, target.period_start) - dt.timedelta(days=1)

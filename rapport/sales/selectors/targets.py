@@ -114,7 +114,7 @@ def list_targets(user, params: dict[str, Any], *, cursor: str | None = None, siz
     metric = params.get("metric")
     if metric:
         if metric not in TargetMetric.values:
-            raise ValidationFailed({"metric": "choose revenue or new_customers"})
+            raise ValidationFailed({"metric": "choose revenue, new_customers, retention or health"})
         targets = targets.filter(metric=metric)
     if params.get("period"):
         targets = targets.filter(period_kind=periods.clean_kind(params["period"]))

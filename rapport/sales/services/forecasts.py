@@ -23,11 +23,12 @@ from rapport.core.models import AuditAction, Team
 
 from .. import periods
 from ..currencies import CURRENCIES, clean_currency, clean_money, parse_decimal
-from ..models import Target, TargetMetric
+from ..models import NON_MONEY_METRICS, Target, TargetMetric
 from ..selectors import targets as selectors
 
 TARGET_FIELDS = ["user", "team", "metric", "period_kind", "period_start", "amount", "currency"]
 LARGEST_COUNT = Decimal(1_000_000_000)
+METRIC_CHOICES = "choose revenue, new_customers, retention or health"
 
 
 def _as_id(value: Any, field: str, errors: dict[str, str]) -> int | None:
@@ -72,6 +73,8 @@ def _clean_amount(data: dict[str, Any], metric: str, errors: dict[str, str]) -> 
     if amount in (None, "") or (isinstance(amount, str) and not amount.strip()):
         errors["amount"] = "enter the target"
         return None, ""
+    if metric in (TargetMetric.RETENTION, TargetMetric.HEALTH):
+        return _clean_score(amount, metric, data, errors), ""
     if metric == TargetMetric.NEW_CUSTOMERS:
         if data.get("currency") not in (None, ""):
             errors["currency"] = "a new-customers target is a count: leave the currency empty"
@@ -95,12 +98,28 @@ def _clean_amount(data: dict[str, Any], metric: str, errors: dict[str, str]) -> 
         return None, ""
 
 
+def _clean_score(amount, metric: str, data: dict[str, Any], errors: dict[str, str]) -> Decimal | None:
+    """A retention target is a percentage and a health target a score: both 0 to 100."""
+    what = "a retention target is a percentage" if metric == TargetMetric.RETENTION else "a health target is a score"
+    if data.get("currency") not in (None, ""):
+        errors["currency"] = f"{what}: leave the currency empty"
+    try:
+        number = parse_decimal(amount, "amount")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        return None
+    if not 0 <= number <= 100:
+        errors["amount"] = f"{what} from 0 to 100"
+        return None
+    return number.quantize(Decimal("0.1"))
+
+
 def _clean_target(actor, data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {name: "unknown field" for name in set(data) - set(TARGET_FIELDS)}
     user, team = _clean_who(actor, data, errors)
     metric = data.get("metric") or TargetMetric.REVENUE
     if metric not in TargetMetric.values:
-        errors["metric"] = "choose revenue or new_customers"
+        errors["metric"] = METRIC_CHOICES
         metric = TargetMetric.REVENUE
     kind = None
     try:
@@ -183,7 +202,7 @@ def update_target(*, actor, target: Target, data: dict[str, Any], source: str = 
     merged = {"user": target.user_id, "team": target.team_id, "metric": target.metric,
               "period_kind": target.period_kind, "period_start": target.period_start,
               "amount": target.amount, "currency": target.currency or None}
-    if "metric" in data and data["metric"] == TargetMetric.NEW_CUSTOMERS and "currency" not in data:
+    if "metric" in data and data["metric"] in NON_MONEY_METRICS and "currency" not in data:
         merged["currency"] = None
     if "user" in data and data["user"] not in (None, "") and "team" not in data:
         merged["team"] = None

@@ -130,7 +130,7 @@ def test_team_target_and_new_customer_count_through_the_form(as_user, manager, t
     ({"amount": "-5"}, "t-amount", "must not be negative"),
     ({"amount": "10.999"}, "t-amount", "at most 2 decimal places"),
     ({"currency": "ZZZ"}, "t-currency", "unknown currency"),
-    ({"metric": "joy"}, "t-metric", "choose revenue or new_customers"),
+    ({"metric": "joy"}, "t-metric", "choose revenue, new_customers, retention or health"),
     ({"period_kind": "year"}, "t-kind", "choose month or quarter"),
 ])
 def test_target_form_rejects_bad_input_next_to_the_field(as_user, manager, seller, changes, field_id, message):
@@ -160,7 +160,7 @@ def test_sellers_read_targets_but_may_not_set_or_change_them(as_user, manager, s
 
 def test_target_list_filters_name_bad_values(as_user, manager):
     _, html = page(as_user(manager), "forecast_targets", {"metric": "joy"})
-    assert "choose revenue or new_customers" in html
+    assert "choose revenue, new_customers, retention or health" in html
 
 
 # --- suggestions ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from rapport.core.selectors import assignable_users
 
 from .. import periods
 from ..currencies import CURRENCIES, base_currency
-from ..models import PeriodKind, TargetMetric
+from ..models import NON_MONEY_METRICS, PeriodKind, TargetMetric
 from ..selectors import forecasts as forecast_selectors
 from ..selectors import targets as target_selectors
 from ..selectors.rates import may_see_cost_rates
@@ -88,7 +88,7 @@ def _target_data(post: QueryDict) -> dict:
     data["team"] = ident if kind == "team" else None
     if kind not in ("user", "team"):
         data["user"] = post.get("who", "").strip() or None
-    if data["metric"] == TargetMetric.NEW_CUSTOMERS:
+    if data["metric"] in NON_MONEY_METRICS:
         data["currency"] = ""
     return data
 
