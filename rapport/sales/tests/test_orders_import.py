@@ -362,3 +362,41 @@ def test_the_import_command_explains_what_does_not_apply(admin_user, tmp_path, s
     with pytest.raises(CommandError, match="no column for"):
         call_command("import", "orders", str(write(tmp_path, [["x"]], header=["nothing"], name="b.csv")),
                      verbosity=0)
+
+
+# --- foreign keys checked per transaction (SQLite, outside a surrounding transaction) --------
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the pragma is SQLite's")
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_references_are_checked_per_commit(seller, customer, catalogue, tmp_path):
+    path = write(tmp_path, [line("W-1"), line("W-2", sku="MUG-3")])
+    summary = import_orders(actor=seller, path=path)
+    assert summary.orders_created == 2
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone()[0] == 1  # back on for everything else
+        cursor.execute("PRAGMA foreign_key_check")
+        assert cursor.fetchall() == []
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the pragma is SQLite's")
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_gone_before_the_commit_stops_the_import_and_keeps_nothing(seller, customer, catalogue, tmp_path,
+                                                                             monkeypatch):
+    real_look_up = engine._Run._look_up
+
+    def deleted_meanwhile(self, keys, cache, *args):
+        real_look_up(self, keys, cache, *args)
+        for key, found in list(cache.items()):
+            if isinstance(found, tuple) and len(found) == 3:
+                cache[key] = (999999, *found[1:])  # as if the contact vanished after the lookup
+
+    monkeypatch.setattr(engine._Run, "_look_up", deleted_meanwhile)
+    path = write(tmp_path, [line("W-1")])
+    with pytest.raises(RuntimeError, match="was deleted while the import ran"):
+        import_orders(actor=seller, path=path)
+    assert not Order.objects.exists() and not OrderLine.objects.exists()
+    assert not Event.objects.filter(kind="purchase").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone()[0] == 1
