@@ -1,0 +1,139 @@
+"""Cohort retention: customers grouped by the month of their first order (their acquisition
+month), and for each later month the share of them who bought in it and the revenue they brought
+against their first month's.
+
+Two grouped queries over the orders the user may see, whatever their number: customers per
+(acquisition month, month), and revenue per (acquisition month, month, currency). Revenue is
+converted to the base currency at the rate of the last day of the month it was earned in; an
+amount without a rate is left out and named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import ExtractMonth, ExtractYear
+from django.utils import timezone
+
+from rapport.core.errors import ValidationFailed
+from rapport.sales import periods
+from rapport.sales.currencies import MissingRate, RateBook, base_currency
+
+from .analytics_orders import first_order_at, visible_orders
+
+DEFAULT_MONTHS = 12
+MOST_MONTHS = 36
+
+
+@dataclass
+class CohortCell:
+    offset: int  # months after the acquisition month
+    customers: int = 0
+    share: float | None = None  # of the cohort; None for months not reached yet
+    revenue: Decimal = Decimal(0)
+    revenue_share: float | None = None  # revenue against the acquisition month's
+    partial: bool = False  # the current month: figures so far
+
+
+@dataclass
+class Cohort:
+    month: dt.date
+    customers: int
+    revenue: Decimal
+    cells: list[CohortCell] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%b %Y")
+
+
+@dataclass
+class CohortTable:
+    months: int
+    currency: str
+    cohorts: list[Cohort]
+    unconverted: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def offsets(self) -> range:
+        return range(self.months)
+
+
+def clean_months(value) -> int:
+    if value in (None, ""):
+        return DEFAULT_MONTHS
+    try:
+        months = int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed({"months": "must be a whole number of months"}) from None
+    if not 2 <= months <= MOST_MONTHS:
+        raise ValidationFailed({"months": f"choose between 2 and {MOST_MONTHS} months"})
+    return months
+
+
+def _month_index(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
+def cohort_retention(user, *, months=None, today: dt.date | None = None) -> CohortTable:
+    """The last `months` acquisition months (this one included), each followed for up to
+    `months` months."""
+    months = clean_months(months)
+    today = today or timezone.now().date()
+    current = periods.period_containing(periods.MONTH, today)
+    first_month = periods.add_months(current, -(months - 1))
+    window_start = periods.midnight(first_month)
+    orders = visible_orders(user)
+    rows = (orders.filter(ordered_at__gte=window_start)
+            .annotate(first_at=first_order_at(orders))
+            .filter(first_at__gte=window_start)
+            .annotate(cy=ExtractYear("first_at", tzinfo=dt.UTC), cm=ExtractMonth("first_at", tzinfo=dt.UTC),
+                      y=ExtractYear("ordered_at", tzinfo=dt.UTC), m=ExtractMonth("ordered_at", tzinfo=dt.UTC))
+            .order_by())
+    # A customer is a company, or a contact buying without one: counted apart, then added.
+    counts = rows.values("cy", "cm", "y", "m").annotate(
+        companies=Count("company_id", distinct=True),
+        solo=Count("contact_id", distinct=True, filter=Q(company__isnull=True)))
+    money = rows.values("cy", "cm", "y", "m", "currency").annotate(total=Sum("total"))
+
+    base = base_currency()
+    book = RateBook()
+    cells: dict[tuple[int, int], CohortCell] = {}
+    for row in counts:
+        cohort, offset = _month_index(row["cy"], row["cm"]), _month_index(row["y"], row["m"]) - _month_index(row["cy"], row["cm"])
+        cells[(cohort, offset)] = CohortCell(offset=offset, customers=row["companies"] + row["solo"])
+    unconverted: dict[str, Decimal] = {}
+    for row in money:
+        cohort = _month_index(row["cy"], row["cm"])
+        offset = _month_index(row["y"], row["m"]) - cohort
+        month_start = dt.date(row["y"], row["m"], 1)
+        on = min(periods.period_end(periods.MONTH, month_start) - dt.timedelta(days=1), today)
+        try:
+            amount = book.convert_exact(Decimal(row["total"] or 0), row["currency"], base, on)
+        except MissingRate:
+            unconverted[row["currency"]] = unconverted.get(row["currency"], Decimal(0)) + Decimal(row["total"] or 0)
+            continue
+        cell = cells.setdefault((cohort, offset), CohortCell(offset=offset))
+        cell.revenue += amount
+
+    current_index = _month_index(current.year, current.month)
+    table = CohortTable(months=months, currency=base, cohorts=[], unconverted=unconverted)
+    for n in range(months):
+        month = periods.add_months(first_month, n)
+        index = _month_index(month.year, month.month)
+        start = cells.get((index, 0)) or CohortCell(offset=0)
+        cohort = Cohort(month=month, customers=start.customers, revenue=start.revenue)
+        for offset in range(months):
+            cell = cells.get((index, offset)) or CohortCell(offset=offset)
+            if index + offset > current_index:
+                cell.share = cell.revenue_share = None
+            else:
+                cell.partial = index + offset == current_index
+                cell.share = cell.customers / cohort.customers if cohort.customers else None
+                cell.revenue_share = float(cell.revenue / cohort.revenue) if cohort.revenue else None
+            cohort.cells.append(cell)
+        table.cohorts.append(cohort)
+    return table
