@@ -691,6 +691,12 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
             for sql in connection.ops.sequence_reset_sql(no_style(), list(models_by_key.values())):
                 cursor.execute(sql)
     _refresh_statistics()
+    from rapport.demo.sales.targets import make_targets
+
+    sales.counts["targets"] = make_targets(
+        now=now, created=created,
+        seller_ids=list(Profile.objects.filter(role="seller", user__username__in=summary.users)
+                        .values_list("user_id", flat=True)))
     summary.seconds = time.perf_counter() - began
     summary.busy_contact_ids = busy
     DemoDataset.objects.create(

@@ -20,6 +20,7 @@ from rapport.sales.models import (
     Proposal,
     ProposalLine,
     Stage,
+    Target,
 )
 from rapport.timeline.models import Activity, Event
 
@@ -85,3 +86,4 @@ def reset_sales(dataset, cursor) -> None:
         Pipeline.objects.filter(pk__in=pipelines - used).delete()
     ExchangeRate.objects.filter(pk__in=created.get("exchange_rates", [])).delete()
     CostRate.objects.filter(pk__in=created.get("cost_rates", [])).delete()
+    Target.objects.filter(pk__in=created.get("targets", [])).delete()

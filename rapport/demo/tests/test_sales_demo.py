@@ -443,3 +443,16 @@ def test_reset_then_load_again_works(db):
     assert list(Pipeline.objects.values_list("name", flat=True)) == ["New business"]
     summary = load_demo(contacts=150, seed=4, now=NOW)
     assert Order.objects.count() == summary.sales["orders"]
+
+
+def test_demo_sellers_get_revenue_targets_and_reset_removes_them(db):
+    from rapport.demo.generator import load_demo, reset_demo
+    from rapport.sales.models import Target
+
+    load_demo(contacts=400, seed=7)
+    targets = Target.objects.filter(deleted_at__isnull=True)
+    assert targets.filter(user__isnull=False, period_kind="month").count() >= 3
+    assert targets.filter(team__isnull=False, period_kind="quarter").exists()
+    assert all(t.amount > 0 and t.currency for t in targets)
+    reset_demo()
+    assert not Target.objects.exists()

@@ -44,5 +44,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Loaded {summary.contacts:,} contacts, {summary.companies:,} companies, {summary.activities:,} "
             f"activities and {summary.events:,} events in {summary.seconds:.1f} s.")
+        if summary.sales:
+            sales = summary.sales
+            self.stdout.write(
+                f"Sales: {sales.get('deals', 0):,} deals ({sales.get('open_deals', 0):,} open), "
+                f"{sales.get('products', 0):,} products, {sales.get('proposals', 0):,} proposals, "
+                f"{sales.get('orders', 0):,} orders from {sales.get('customers', 0):,} customers, "
+                f"{sales.get('targets', 0):,} targets.")
         self.stdout.write(f"Demo users (password: {DEMO_PASSWORD}): {', '.join(summary.users)}")
         self.stdout.write(f"Teams: {', '.join(summary.teams)}")
