@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from rapport.core.visibility import team_id_for_owner
 from rapport.reports.models import CustomerScore, ModelRun
-from rapport.sales.models import Order
+from rapport.sales.models import Deal, DealStatus, Order, Stage
 
 
 def at(text: str) -> dt.datetime:
@@ -41,3 +41,12 @@ def make_score(*, contact=None, company=None, value_12m=None, lifetime_value=Non
         contact=contact, company=company, owner=customer.owner, team_id=customer.team_id, run=model_run,
         as_of=model_run.as_of, model="bg_nbd", engine_version="1", value_12m=value_12m,
         lifetime_value=lifetime_value, health=health, **extra)
+
+
+def make_deal(owner, *, amount="1000", currency="EUR", won: str | None = None, source="", company=None) -> Deal:
+    """A deal in the default pipeline's last stage, won at `won` (or open)."""
+    stage = Stage.objects.filter(pipeline__name="New business").order_by("-position").first()
+    return Deal.objects.create(
+        name="Deal", owner=owner, team_id=team_id_for_owner(owner), pipeline_id=stage.pipeline_id, stage=stage,
+        amount=Decimal(str(amount)), currency=currency, source=source, company=company,
+        status=DealStatus.WON if won else DealStatus.OPEN, closed_at=at(won) if won else None)
