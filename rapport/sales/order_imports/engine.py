@@ -21,12 +21,12 @@ creates nothing; a changed one is corrected through `record_purchase` itself.
 
 from __future__ import annotations
 
+import csv
 import gc
 import json
 import marshal
 import multiprocessing
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +51,7 @@ from rapport.timeline.models import Event
 from ..models import Order, OrderLine, Product
 from ..selectors import orders as order_selectors
 from ..services import orders as order_services
+from .chunks import ByteChunks, pack_cells, parse_chunk, splittable, unpack_cells
 from .lines import LineJudge, draft_orders, map_columns
 
 CHUNK_LINES = 5000
@@ -60,6 +61,8 @@ COMMIT_LINES = 20000
 DROP_INDEXES_MIN_LINES = 50000
 # Below this many lines, starting worker processes costs more than it saves.
 PARALLEL_MIN_LINES = 20000
+# Chunks are cut as bytes: about this many a line, so a chunk holds about CHUNK_LINES lines.
+BYTES_PER_LINE = 100
 LOOKUP_CHUNK = 900
 AUDIT_COLUMNS = ["at", "actor_id", "action", "record_type", "record_id", "changes", "source"]
 EVENT_COLUMNS = ["kind", "occurred_at", "actor_id", "contact_id", "company_id", "deal_id", "summary", "payload"]
@@ -105,6 +108,9 @@ def import_orders(*, actor, path: Path | str, dry_run: bool = False, rejects_pat
         fmt = sniff(path)
     except ImportFileError as exc:
         raise ValidationFailed({"file": str(exc)}) from exc
+    except csv.Error as exc:
+        raise ValidationFailed({"file": f"The file cannot be read as CSV ({exc}). Save it again as CSV with "
+                                        "ordinary line breaks."}) from exc
     if next(iter_rows(path, fmt), None) is None:
         raise ValidationFailed({"file": "The file has a header row but no data rows below it."})
     index, names, ignored = map_columns(fmt.headers)
@@ -125,12 +131,27 @@ def _start_worker(judge: LineJudge) -> None:
     gc.disable()  # see rapport.people.imports.engine._without_gc_pauses
 
 
-def _draft_packed(packed_rows: bytes) -> bytes | list[tuple]:
-    drafts = draft_orders(_worker_judge, marshal.loads(packed_rows))
+def _draft_chunk(chunk: tuple[int, bytes], judge: LineJudge, *, marshalled: bool = True) -> bytes | tuple:
+    """Parse a chunk of whole orders, judge its lines and draft its orders. From a worker, sent
+    back marshalled: the count of rows, each row's cells as one string (for the rejects file),
+    and the drafts."""
+    first_line, data = chunk
+    rows, separator_in_text = parse_chunk(data, first_line, judge.fmt)
+    if not marshalled:
+        return len(rows), dict(rows), draft_orders(judge, rows)
+    result = (len(rows), pack_cells(rows, separator_in_text), draft_orders(judge, rows))
     try:
-        return marshal.dumps(drafts)
+        return marshal.dumps(result)
     except ValueError:  # a value marshal does not know: let multiprocessing pickle it
-        return drafts
+        return result
+
+
+def _draft_in_worker(chunk: tuple[int, bytes]) -> bytes | tuple:
+    return _draft_chunk(chunk, _worker_judge)
+
+
+def _unpack(result: bytes | tuple) -> tuple[int, dict, list[tuple]]:
+    return marshal.loads(result) if isinstance(result, bytes) else result
 
 
 class _Run:
@@ -142,7 +163,7 @@ class _Run:
         products = list(Product.objects.filter(deleted_at__isnull=True).values_list("id", "sku", "category__name"))
         self.judge = LineJudge(index, names, {sku: pid for pid, sku, _ in products}, now=timezone.now(),
                                db_time=connection.ops.adapt_datetimefield_value,
-                               categories={pid: name for pid, _, name in products if name})
+                               categories={pid: name for pid, _, name in products if name}, fmt=fmt)
         self.contacts: dict[str, tuple | str] = {}  # e-mail -> (id, owner id, company id) or reason
         self.companies: dict[str, tuple | str] = {}  # domain -> (id, owner id) or reason
         self.teams: dict[int, int | None] = {}
@@ -173,9 +194,9 @@ class _Run:
                     with transaction.atomic():
                         in_transaction = 0
                         lines_before = self.summary.lines_done
-                        for rows, drafts in drafted:
-                            self._write(rows, drafts)
-                            in_transaction += len(rows)
+                        for count, cells, drafts in drafted:
+                            self._write(count, cells, drafts)
+                            in_transaction += count
                             if in_transaction >= commit_lines:
                                 break
                         else:
@@ -254,8 +275,9 @@ class _Run:
 
     # --- reading and drafting ---------------------------------------------------------------------
 
-    def _chunks(self, chunk_lines: int) -> Iterator[list[tuple[int, list[str]]]]:
-        """Rows in chunks of at least `chunk_lines`, cut only where one order ends and the next begins."""
+    def _row_chunks(self, chunk_lines: int) -> Iterator[list[tuple[int, list[str]]]]:
+        """Rows read here, in chunks of at least `chunk_lines` cut only between orders: for files
+        that cannot be cut as bytes (see chunks.py)."""
         i_external = self.index["external_id"]
         chunk: list[tuple[int, list[str]]] = []
         last = None
@@ -270,37 +292,41 @@ class _Run:
         if chunk:
             yield chunk
 
-    def _drafted(self, chunk_lines: int, workers: int | None) -> Iterator[tuple[list, list[tuple]]]:
-        """(rows, drafts) per chunk, in file order. Judging and drafting (the costly pure Python)
-        runs in worker processes for big files on SQLite, while this process writes; a bounded
-        read-ahead keeps a huge file from sitting in memory whole."""
-        chunks = self._chunks(chunk_lines)
+    def _drafted(self, chunk_lines: int, workers: int | None) -> Iterator[tuple[int, dict, list[tuple]]]:
+        """(rows read, cells by line number, drafts) per chunk, in file order.
+
+        Parsing, judging and drafting (the costly pure Python) run in worker processes for big
+        files on SQLite while this process writes; a bounded read-ahead keeps a huge file from
+        sitting in memory whole."""
+        if not splittable(self.path, self.fmt):
+            for rows in self._row_chunks(chunk_lines):
+                yield len(rows), dict(rows), draft_orders(self.judge, rows)
+            return
+        chunks = ByteChunks(self.path, self.fmt, self.index["external_id"], chunk_lines * BYTES_PER_LINE)
         if workers is None:
             workers = min(2, multiprocessing.cpu_count()) if self.summary.lines_total >= PARALLEL_MIN_LINES else 0
         if workers <= 0 or not self.sqlite or "fork" not in multiprocessing.get_all_start_methods():
-            for rows in chunks:
-                yield rows, draft_orders(self.judge, rows)
+            for chunk in chunks:
+                yield _draft_chunk(chunk, self.judge, marshalled=False)
             return
         window = threading.BoundedSemaphore(workers * 3)
-        sent: deque[list] = deque()
 
-        def bounded() -> Iterator[bytes]:
-            for rows in chunks:
+        def bounded() -> Iterator[tuple[int, bytes]]:
+            for chunk in chunks:
                 window.acquire()
-                sent.append(rows)
-                yield marshal.dumps(rows)
+                yield chunk
 
         context = multiprocessing.get_context("fork")
         with context.Pool(workers, initializer=_start_worker, initargs=(self.judge,)) as pool:
-            for result in pool.imap(_draft_packed, bounded()):
-                rows = sent.popleft()
+            for result in pool.imap(_draft_in_worker, bounded()):
                 window.release()
-                yield rows, marshal.loads(result) if isinstance(result, bytes) else result
+                yield _unpack(result)
 
     # --- writing --------------------------------------------------------------------------------
 
-    def _write(self, rows: list[tuple[int, list[str]]], drafts: list[tuple]) -> None:
-        cells: dict[int, list[str]] | None = None
+    def _write(self, count: int, cells: dict, drafts: list[tuple]) -> None:
+        """Write one chunk: `count` rows read, `cells` their cells by line number (see
+        chunks.pack_cells), `drafts` its orders as lines.draft_orders made them."""
         rejected: list[tuple[int, str, str]] = []
         candidates: list[tuple] = []
         seen = self.seen
@@ -335,13 +361,11 @@ class _Run:
             rejected.extend(self._update_existing([item for item in ready if item[0][1] in existing], existing))
             ready = [item for item in ready if item[0][1] not in existing]
         self._create(ready)
-        if rejected:
-            cells = dict(rows)
-            for number, column, reason in sorted(rejected):
-                self.rejects.add(number, cells.get(number, []), column, reason)
+        for number, column, reason in sorted(rejected):
+            self.rejects.add(number, unpack_cells(cells.get(number, [])), column, reason)
         self.summary.lines_rejected += len(rejected)
-        self.summary.lines_read += len(rows)
-        self.summary.lines_done += len(rows)
+        self.summary.lines_read += count
+        self.summary.lines_done += count
 
     # --- customers --------------------------------------------------------------------------------
 

@@ -108,7 +108,9 @@ class LineJudge:
     aware datetime into what the database stores (done once per order here rather than per row)."""
 
     def __init__(self, index: dict[str, int], names: dict[str, str], products: dict[str, int], *,
-                 now: dt.datetime | None = None, db_time=None, categories: dict[int, str] | None = None):
+                 now: dt.datetime | None = None, db_time=None, categories: dict[int, str] | None = None,
+                 fmt=None):
+        self.fmt = fmt  # the file's format (encoding, delimiter), for parsing chunks where lines are judged
         self.names = names
         self.products = products
         self.category_of = categories or {}

@@ -310,6 +310,22 @@ def test_other_header_spellings_and_extra_columns(run, customer, catalogue):
     assert summary.orders_created == 1 and summary.ignored_columns == ["Note"]
 
 
+def test_a_file_in_utf16_is_read_row_by_row(run, seller, customer, catalogue, tmp_path):
+    text = "\r\n".join(",".join(cells) for cells in [HEADER, line("W-1"), line("W-2", quantity="-1")]) + "\r\n"
+    path = tmp_path / "utf16.csv"
+    path.write_bytes(text.encode("utf-16"))
+    summary = import_orders(actor=seller, path=path, rejects_path=tmp_path / "r.csv")
+    assert summary.orders_created == 1 and rejects_of(summary) == {3: ("quantity", "must be more than zero")}
+
+
+def test_a_file_with_old_mac_line_breaks_is_refused_with_a_reason(seller, tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"external_id,ordered_at\rW-1,2026-01-01\r")
+    with pytest.raises(ValidationFailed) as caught:
+        import_orders(actor=seller, path=path)
+    assert "cannot be read as CSV" in caught.value.errors["file"]
+
+
 def test_a_missing_file_is_refused(seller, tmp_path):
     with pytest.raises(ValidationFailed) as caught:
         import_orders(actor=seller, path=tmp_path / "nope.csv")
@@ -330,9 +346,9 @@ def test_a_big_import_rebuilds_the_indexes_it_dropped(run, customer, catalogue, 
     dropped_during = []
     real_write = engine._Run._write
 
-    def spy(self, rows, drafts):
+    def spy(self, *args):
         dropped_during.append(indexes("sales_order"))
-        return real_write(self, rows, drafts)
+        return real_write(self, *args)
 
     monkeypatch.setattr(engine, "DROP_INDEXES_MIN_LINES", 1)
     monkeypatch.setattr(engine._Run, "_write", spy)
