@@ -239,39 +239,45 @@ def latest_run() -> ModelRun | None:
 
 
 def tracking(user, run: ModelRun | None = None) -> Tracking | None:
-    """Weekly repeat purchases in the latest refresh's holdout window against what the chosen
-    model predicted for them, for the people allowed to see the whole base's totals; None when
-    no refresh stored the series (or the user may not see it)."""
+    """Weekly repeat purchases of contacts in the latest refresh's holdout window against what
+    the chosen model predicted for them, for the people allowed to see the whole base's totals;
+    None when no refresh stored the series (or the user may not see it)."""
     if not may_see_model_checks(user):
         return None
     run = run or latest_run()
     if run is None:
         return None
-    series = tracking_series(run.fits or {}, run.chosen_model)
+    series = tracking_series(run.fits or {})
     if series is None:
         return None
-    actual, predicted, start = series
+    model, actual, predicted, start = series
     weeks = []
     for i, (a, p) in enumerate(zip(actual, predicted, strict=False)):
         weeks.append({"week": i + 1, "start": start + dt.timedelta(weeks=i) if start else None,
                       "actual": float(a), "predicted": float(p)})
-    return Tracking(run=run, model=run.chosen_model, weeks=weeks, actual_total=float(sum(actual)),
+    return Tracking(run=run, model=model, weeks=weeks, actual_total=float(sum(actual)),
                     predicted_total=float(sum(predicted)))
 
 
-def tracking_series(fits: dict, chosen: str) -> tuple[list, list, dt.date | None] | None:
-    """(actual, predicted, first week's start) from a run's stored fits: the holdout scores of
-    the chosen model, as `rapport.insights.HoldoutScore.as_dict` writes them."""
-    fit = fits.get(chosen) if chosen else None
-    holdout = (fit or {}).get("holdout") if isinstance(fit, dict) else None
+def tracking_series(fits: dict, population: str = "contacts") -> tuple[str, list, list, dt.date | None] | None:
+    """(model, actual, predicted, first week's start) from a run's stored fits: the refresh
+    keeps, per population, the calibration fits and each model's holdout scores (as
+    `rapport.insights.HoldoutScore.as_dict` writes them); the holdout starts at the calibration
+    end. None when the refresh could not compare the models (a short history, say)."""
+    record = fits.get(population)
+    calibration = record.get("calibration") if isinstance(record, dict) else None
+    if not isinstance(calibration, dict) or not isinstance(calibration.get("holdout"), dict):
+        return None
+    holdouts = calibration["holdout"]
+    model = record.get("chosen") if record.get("chosen") in holdouts else next(iter(holdouts), None)
+    holdout = holdouts.get(model) if model else None
     if not isinstance(holdout, dict):
         return None
     actual, predicted = holdout.get("tracking_actual"), holdout.get("tracking_predicted")
     if not actual or not predicted or len(actual) != len(predicted):
         return None
-    start = holdout.get("start")
     try:
-        start = dt.date.fromisoformat(start) if start else None
+        start = dt.date.fromisoformat(calibration.get("calibration_end") or "")
     except (TypeError, ValueError):
         start = None
-    return list(actual), list(predicted), start
+    return model, list(actual), list(predicted), start
