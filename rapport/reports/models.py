@@ -28,11 +28,27 @@ class ModelRun(models.Model):
     fits = models.JSONField(default=dict, blank=True)
     customers = models.PositiveIntegerField(default=0)
     orders = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=10, default="running", help_text="running, done or failed")
+    status = models.CharField(max_length=10, default="running", help_text="queued, running, done or failed")
     error = models.TextField(blank=True, default="")
+    companies = models.PositiveIntegerField(default=0)
+    # Customers scored by their renewals (shifted-beta-geometric) rather than purchase timing alone.
+    contractual = models.PositiveIntegerField(default=0)
+    # Orders in a currency with no exchange rate on their date: counted as purchases, value unknown.
+    orders_without_rate = models.PositiveBigIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True, help_text="Wall-clock duration of the refresh")
+    # Seconds per stage (load, summarise, fit, score, health, store), for the run page and benchmarks.
+    timings = models.JSONField(default=dict, blank=True)
+    # The admin who pressed "Refresh now"; empty for scheduled and command-line runs.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "started_at"], name="modelrun_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Refresh as of {self.as_of} ({self.status})"
 
 
 class CustomerScore(models.Model):
@@ -70,9 +86,22 @@ class CustomerScore(models.Model):
     expected_order_value = models.FloatField(null=True, blank=True)
     value_12m = models.FloatField(null=True, blank=True, help_text="Predicted 12-month value, base currency")
     lifetime_value = models.FloatField(null=True, blank=True, help_text="Discounted CLV, base currency")
+    # Contracts and subscriptions (model "sbg" or "bg_nbd+sbg"): renewals so far and the chance of the next.
+    renewals = models.PositiveIntegerField(null=True, blank=True)
+    renewal_probability = models.FloatField(null=True, blank=True)
+    orders_without_rate = models.PositiveIntegerField(default=0, help_text="Orders whose value is unknown")
+    # The facts health is made of, kept so its reasons can be told in words (`health.reasons`).
+    usual_interval_days = models.FloatField(null=True, blank=True, help_text="Mean days between purchases")
+    last_contacted_at = models.DateTimeField(null=True, blank=True, help_text="Last call, meeting or e-mail")
+    events_recent = models.PositiveIntegerField(default=0, help_text="Timeline events in the last 90 days")
+    events_before = models.PositiveIntegerField(default=0, help_text="Timeline events in the 90 days before")
+    open_deals = models.PositiveIntegerField(default=0)
+    moving_deals = models.PositiveIntegerField(default=0, help_text="Open deals that changed stage in 30 days")
+    stalled_deals = models.PositiveIntegerField(default=0)
     health = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-100")
-    # [{"component": ..., "score": 0-100, "weight": ..., "reason": "no contact in 74 days ..."}], worst first.
-    health_reasons = models.JSONField(default=list, blank=True)
+    # {"alive": 0-100, "recency": ..., "engagement": ..., "contact": ..., "deals": ... or null when it does
+    # not apply}: the components health is the weighted mean of.
+    health_components = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
