@@ -9,5 +9,6 @@ urlpatterns = [
     path("import/", include("rapport.people.imports.urls")),
     path("", include("rapport.timeline.urls")),
     path("", include("rapport.sales.urls")),
+    path("", include("rapport.reports.urls")),
     path("", include("rapport.web.urls")),
 ]
