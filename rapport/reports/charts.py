@@ -17,6 +17,7 @@ from .selectors.analytics_sources import SourceQuality
 BLUE = "#2456d6"
 ORANGE = "#b54708"
 HEIGHT = 260
+COUNT_AXIS = {"tickMinStep": 1, "format": ",d"}  # counts of people: no 0.5 customer ticks
 
 
 def _spec(chart: alt.TopLevelMixin, description: str) -> dict:
@@ -39,7 +40,7 @@ def value_chart(result: ValueDistribution, currency: str) -> dict:
     chart = alt.Chart(alt.Data(values=rows)).mark_bar(color=BLUE).encode(
         x=alt.X("range:O", sort=alt.SortField("order"), title=f"{result.measure_label} ({currency})",
                 axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("customers:Q", title="Customers"),
+        y=alt.Y("customers:Q", title="Customers", axis=alt.Axis(**COUNT_AXIS)),
         tooltip=[alt.Tooltip("range:O", title="Range"), alt.Tooltip("customers:Q", title="Customers"),
                  alt.Tooltip("value:Q", title=f"Value ({currency})", format=",.0f")],
     ).properties(width="container", height=HEIGHT)
@@ -48,7 +49,8 @@ def value_chart(result: ValueDistribution, currency: str) -> dict:
 
 def cohort_chart(table: CohortTable, *, revenue: bool = False) -> dict:
     rows = []
-    for cohort in table.cohorts:
+    plotted = [c for c in table.cohorts if c.customers]
+    for cohort in plotted:
         for cell in cohort.cells:
             share = cell.revenue_share if revenue else cell.share
             if share is None:
@@ -57,7 +59,9 @@ def cohort_chart(table: CohortTable, *, revenue: bool = False) -> dict:
                          "share": round(share, 4), "customers": cell.customers, "size": cohort.customers})
     what = "Revenue against the first month" if revenue else "Share buying in the month"
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("month:O", title="Months after the first order"),
+        # Every month after the first on the axis, so a young base still shows how far it can go.
+        x=alt.X("month:O", title="Months after the first order", scale=alt.Scale(domain=list(table.offsets)),
+                axis=alt.Axis(labelAngle=0)),
         y=alt.Y("cohort:O", sort=alt.SortField("order"), title="First order in"),
     )
     color_scale = alt.Scale(scheme="blues", domain=[0, 1], clamp=True)
@@ -71,7 +75,7 @@ def cohort_chart(table: CohortTable, *, revenue: bool = False) -> dict:
         text=alt.Text("share:Q", format=".0%"),
         color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("#1d2430")),
     )
-    chart = (heat + labels).properties(width="container", height=max(HEIGHT, 22 * len(table.cohorts)))
+    chart = (heat + labels).properties(width="container", height=max(60, 26 * len(plotted)))
     kind = "revenue retention" if revenue else "customer retention"
     return _spec(chart, f"Heat map of {kind} by month of first order")
 
@@ -80,7 +84,7 @@ def funnel_chart(funnel: Funnel) -> dict:
     rows = [{"stage": s.label, "order": i, "reached": s.reached, "now": s.now} for i, s in enumerate(funnel.steps)]
     base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("stage:O", sort=alt.SortField("order"), title=None),
-        x=alt.X("reached:Q", title="Contacts who reached the stage"),
+        x=alt.X("reached:Q", title="Contacts who reached the stage", axis=alt.Axis(**COUNT_AXIS)),
     )
     bars = base.mark_bar(color=BLUE).encode(
         tooltip=[alt.Tooltip("stage:O", title="Stage"), alt.Tooltip("reached:Q", title="Reached it"),
@@ -99,7 +103,7 @@ def source_chart(quality: SourceQuality, currency: str) -> dict:
                              "value": round(row.mean_value, 2),
                              "retention": None if row.retention is None else round(row.retention, 4)})
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("customers:Q", title="Customers won"),
+        x=alt.X("customers:Q", title="Customers won", axis=alt.Axis(**COUNT_AXIS)),
         y=alt.Y("value:Q", title=f"Mean predicted 12-month value ({currency})"),
     )
     points = base.mark_circle(size=120, opacity=0.8).encode(
