@@ -169,6 +169,7 @@ class _Run:
         self.teams: dict[int, int | None] = {}
         self.customer_audit: dict[tuple, tuple[int | None, str]] = {}
         self.referenced: dict[type[models.Model], set[int]] | None = None
+        self.user_model = get_user_model()
         self.seen: dict[str, tuple[int, int]] = {}  # external id -> the span of its lines in the file
         self.sqlite = connection.vendor == "sqlite"
         # Money goes to SQLite as text (exact, and what its NUMERIC columns parse); elsewhere as Decimal.
@@ -231,8 +232,8 @@ class _Run:
                 cursor.execute("PRAGMA foreign_keys = OFF")
                 cursor.execute("PRAGMA foreign_keys")
                 if not cursor.fetchone()[0]:
-                    self.referenced = {Contact: set(), Company: set(), get_user_model(): {self.actor_id},
-                                       Team: set(), Product: set()}
+                    self.referenced = {Contact: set(), Company: set(), self.user_model: set(), Team: set(),
+                                       Product: set()}
         try:
             yield
         finally:
@@ -244,11 +245,16 @@ class _Run:
     def _check_references(self, lines_before: int) -> None:
         if not self.referenced:
             return
+        self.referenced[self.user_model].add(self.actor_id)  # the author of every row written
         for model, ids in self.referenced.items():
+            ids.discard(None)
             wanted = sorted(ids)
+            table = connection.ops.quote_name(model._meta.db_table)
             for start in range(0, len(wanted), LOOKUP_CHUNK):
                 part = wanted[start:start + LOOKUP_CHUNK]
-                found = set(model._base_manager.filter(pk__in=part).values_list("pk", flat=True))
+                with connection.cursor() as cursor:  # plain SQL: thousands of ids each commit
+                    cursor.execute(f"SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(part))})", part)
+                    found = {row[0] for row in cursor.fetchall()}
                 if len(found) != len(part):
                     missing = next(pk for pk in part if pk not in found)
                     raise RuntimeError(
@@ -557,12 +563,14 @@ class _Run:
             event_rows.append(("purchase", when_db, actor_id, contact_id, company_id, None, summary, payload))
             audit_rows.append((stamp, actor_id, create, "sales.order", order_id, changes, "import"))
         if self.referenced is not None:
+            # Each customer brings its contact, company, owner and team: collect them per customer.
             referenced = self.referenced
-            referenced[Contact].update(row[i_contact] for row in order_rows if row[i_contact] is not None)
-            referenced[Company].update(row[i_company] for row in order_rows if row[i_company] is not None)
-            referenced[get_user_model()].update(row[i_owner] for row in order_rows if row[i_owner] is not None)
-            referenced[Team].update(row[i_team] for row in order_rows if row[i_team] is not None)
-            referenced[Product].update(row[1] for row in line_rows)
+            for contact_id, company_id, owner_id in {item[1:] for item in ready}:
+                referenced[Contact].add(contact_id)
+                referenced[Company].add(company_id)
+                referenced[self.user_model].add(owner_id)
+                referenced[Team].add(customers[(contact_id, company_id, owner_id)][0])
+            referenced[Product].update({row[1] for row in line_rows})
         _insert(Order, self.order_columns, order_rows)
         _insert(OrderLine, LINE_COLUMNS, line_rows)
         _insert(Event, EVENT_COLUMNS, event_rows)
