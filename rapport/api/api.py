@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.people.api import router as people_router
+from rapport.reports.api import router as reports_router
 from rapport.sales.api import router as sales_router
 from rapport.timeline.api import router as timeline_router
 
@@ -56,6 +57,7 @@ api = RapportAPI(
 api.add_router("/", people_router)
 api.add_router("/", timeline_router)
 api.add_router("/", sales_router)
+api.add_router("/", reports_router)
 
 
 def _location(request) -> str:

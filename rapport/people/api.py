@@ -120,7 +120,10 @@ class ContactFilters(Schema):
     owner: str | None = Field(None, description="User id, or 'me'")
     tag: str | None = None
     company: int | None = Field(None, description="Company id")
-    sort: str | None = Field(None, description="-created (default), created, name, -name, updated, -updated")
+    health: str | None = Field(None, description="Health band of the stored score: healthy, watch or at_risk")
+    alive: str | None = Field(None, description="Chance still a customer: likely, uncertain or unlikely")
+    sort: str | None = Field(None, description="-created (default), created, name, -name, updated, -updated, "
+                                                "-value, value (lifetime value; scored contacts only)")
     cursor: str | None = Field(None, description="next_cursor of the previous page")
     limit: int = Field(50, ge=1, le=200)
 

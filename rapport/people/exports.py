@@ -161,7 +161,7 @@ def xlsx_response(rows: Iterator[list[Any]], filename: str, title: str) -> FileR
 
 def _params(request: HttpRequest) -> dict[str, Any]:
     params = {k: request.GET.get(k, "") for k in ("q", "stage", "owner", "tag", "company", "sort",
-                                                   "industry", "country", "size_band")}
+                                                   "industry", "country", "size_band", "health", "alive")}
     params.update({k: v for k, v in request.GET.items() if k.startswith("cf_")})
     return params
 

@@ -17,7 +17,8 @@ from .models import Company, Contact, CustomField, CustomFieldType, LifecycleSta
 from .normalize import InvalidValue, normalize_phone, prefix_range
 
 CONTACT_SORTS = {"-created": "-id", "created": "id", "name": "name_key", "-name": "-name_key",
-                 "-updated": "-updated_at", "updated": "updated_at"}
+                 "-updated": "-updated_at", "updated": "updated_at",
+                 "-value": "-score_value", "value": "score_value"}  # lifetime value (reports' scores)
 COMPANY_SORTS = {"-created": "-id", "created": "id", "name": "name_key", "-name": "-name_key",
                  "-updated": "-updated_at", "updated": "updated_at"}
 PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{5,}$")
@@ -277,6 +278,10 @@ def _filtered_contacts(qs: QuerySet[Contact], user, params: dict[str, Any], *,
     lookups = custom_filters("contact", params)
     if lookups:
         qs = qs.filter(**lookups)
+    if params.get("health") or params.get("alive"):
+        from rapport.reports.selectors.scores import narrow_contacts
+
+        qs = narrow_contacts(qs, params)
     return qs
 
 
@@ -285,7 +290,11 @@ def list_contacts(user, params: dict[str, Any], *, cursor: str | None = None, si
     if sort not in CONTACT_SORTS:
         raise ValidationFailed({"sort": f"choose one of: {', '.join(CONTACT_SORTS)}"})
     base = _for_pages(Contact.objects.filter(deleted_at__isnull=True), user)
-    qs = _filtered_contacts(base, user, params, paged=True).select_related("company", "owner")
+    qs = _filtered_contacts(base, user, params, paged=True).select_related("company", "owner", "score")
+    if sort in ("value", "-value"):
+        from rapport.reports.selectors.scores import by_value
+
+        qs = by_value(qs)
     return keyset_page(qs, order=CONTACT_SORTS[sort], cursor=cursor, size=size)
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.core.pagination import capped_count
 from rapport.core.selectors import assignable_users, audit_history, visible_users
+from rapport.reports.selectors import scores as score_selectors
 from rapport.sales.selectors import orders as order_selectors
 from rapport.timeline import selectors as timeline_selectors
 from rapport.timeline.forms import ActivityForm
@@ -21,7 +22,7 @@ from . import selectors, services
 from .forms import BulkActionForm, CompanyForm, ContactForm
 from .models import LifecycleStage
 
-LIST_PARAMS = ("q", "stage", "owner", "tag", "company", "sort")
+LIST_PARAMS = ("q", "stage", "owner", "tag", "company", "health", "alive", "sort")
 
 
 def _params(request: HttpRequest) -> dict:
@@ -63,6 +64,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
                           for cf in selectors.custom_field_definitions("contact")],
         "filtered": any(v for k, v in params.items() if k != "sort" and v),
         "base_query": _query_without(request, "cursor"), "bulk_actions": BulkActionForm.ACTIONS,
+        "health_bands": score_selectors.HEALTH_LABELS.items(), "alive_bands": score_selectors.ALIVE_LABELS.items(),
+        "base_currency": score_selectors.base_currency(),
     }
     template = "people/_contact_rows.html" if request.htmx and request.htmx.target == "contact-rows" else \
         "people/contact_list.html"
@@ -200,6 +203,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         "activity_form": ActivityForm(), "log_url": reverse("contact_log_activity", args=[contact.pk]),
         "timeline_url": reverse("contact_detail", args=[contact.pk]),
         "purchases": order_selectors.contact_purchases(request.user, contact),
+        "relationship": score_selectors.contact_relationship(request.user, contact),
     }
     return _render_record_page(request, "people/contact_detail.html", context)
 
@@ -329,6 +333,7 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
         "log_url": reverse("company_log_activity", args=[company.pk]),
         "timeline_url": reverse("company_detail", args=[company.pk]), "show_contact": True,
         "purchases": order_selectors.company_purchases(request.user, company),
+        "relationship": score_selectors.company_relationship(request.user, company),
     }
     return _render_record_page(request, "people/company_detail.html", context)
 
