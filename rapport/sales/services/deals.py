@@ -337,15 +337,16 @@ def _close(actor, deal: Deal, outcome: str, reason: Any, note: str, source: str)
 
 @transaction.atomic
 def win_deal(*, actor, deal: Deal, reason: Any, note: str = "", create_order: bool = True,
-             source: str = "web") -> Deal:
-    """Mark a deal won with a reason from the admin's list; by default its line items become an
-    order (the customer's purchase), which the order service records on the timeline."""
+             proposal=None, source: str = "web") -> Deal:
+    """Mark a deal won with a reason from the admin's list; by default its line items (or the
+    accepted `proposal`'s lines and discount) become an order, the customer's purchase, which
+    the order service records on the timeline."""
     deal = _close(actor, deal, DealStatus.WON, reason, note, source)
     deal.order = None
     if create_order:
         from . import orders
 
-        deal.order = orders.create_order_for_won_deal(actor=actor, deal=deal, source=source)
+        deal.order = orders.create_order_for_won_deal(actor=actor, deal=deal, proposal=proposal, source=source)
     return deal
 
 

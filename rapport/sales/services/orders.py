@@ -533,9 +533,13 @@ def _deal_customer(deal: Deal) -> tuple[Contact | None, Company | None]:
 
 
 @transaction.atomic
-def create_order_for_won_deal(*, actor, deal: Deal, source: str = SOURCE_WEB) -> WonDealOrder:
+def create_order_for_won_deal(*, actor, deal: Deal, proposal=None, source: str = SOURCE_WEB) -> WonDealOrder:
     """The order a won deal becomes: its line items with a product, discounts applied to the unit
     price, in the deal's currency, channel "sales", dated when the deal was won.
+
+    When the deal was won by the customer accepting a proposal, the order is what they accepted:
+    the proposal's lines with both the line discount and the proposal's overall discount in the
+    unit price. Orders record net revenue: the proposal's tax is not part of the order's total.
 
     The deal services call this inside `win_deal` (the actor already fetched the deal through a
     selector). A deal that already has a live order keeps it (winning again after a reopen makes
@@ -550,7 +554,14 @@ def create_order_for_won_deal(*, actor, deal: Deal, source: str = SOURCE_WEB) ->
         return WonDealOrder(None, reason="the deal has no company or contact to be the customer; no order made")
     currency = deal.currency
     lines, skipped = [], []
-    for item in deal.line_items.select_related("product__category").order_by("position", "id"):
+    if proposal is not None:
+        items = proposal.lines.select_related("product__category").order_by("position", "id")
+        overall = Decimal(proposal.discount_percent or 0)
+        currency = proposal.currency
+    else:
+        items = deal.line_items.select_related("product__category").order_by("position", "id")
+        overall = Decimal(0)
+    for item in items:
         label = item.description or (item.product.sku if item.product_id else f"line {item.pk}")
         if item.product_id is None or item.product.deleted_at is not None:
             skipped.append(f"{label}: no product")
@@ -559,7 +570,8 @@ def create_order_for_won_deal(*, actor, deal: Deal, source: str = SOURCE_WEB) ->
             skipped.append(f"{label}: no quantity")
             continue
         discount = Decimal(item.discount_percent or 0)
-        unit_price = round_money(Decimal(item.unit_price) * (100 - discount) / 100, currency)
+        unit_price = round_money(Decimal(item.unit_price) * (100 - discount) / 100 * (100 - overall) / 100,
+                                 currency)
         lines.append(_Line(item.product, Decimal(item.quantity), unit_price,
                            line_total(Decimal(item.quantity), unit_price, currency)))
     if not lines:

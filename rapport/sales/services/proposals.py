@@ -370,7 +370,7 @@ def accept_proposal(*, token: str, name: Any, note: Any = "") -> Proposal:
     if deal.status == DealStatus.OPEN and reason is not None:
         from . import deals as deal_services
 
-        won = deal_services.win_deal(actor=CUSTOMER_ACTOR, deal=deal, reason=reason, source=CUSTOMER,
+        won = deal_services.win_deal(actor=CUSTOMER_ACTOR, deal=deal, reason=reason, source=CUSTOMER, proposal=proposal,
                                      note=f"The customer accepted proposal {_label(proposal)} ({name}).")
         proposal.deal, proposal.won = won, True
         made = getattr(won, "order", None)

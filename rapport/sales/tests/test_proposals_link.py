@@ -111,7 +111,9 @@ def test_accept_wins_the_deal_and_creates_the_order(sent, deal, buyer):
     order = Order.objects.get(deal=deal)
     assert accepted.order == order
     assert (order.contact, order.company, order.channel, order.currency) == (buyer, deal.company, "sales", "EUR")
-    assert order.total == Decimal("1274.00")
+    # What the customer accepted, net of tax: 1,274.00 of lines less the proposal's 5% (63.70).
+    assert order.total == Decimal("1210.30") == sent.subtotal - sent.discount_total
+    assert order.total != sent.total  # the 20% tax is not revenue
 
     kinds = {(e.kind, e.payload.get("action")): e for e in Event.objects.filter(deal=deal)}
     event = kinds[("proposal", "accepted")]
