@@ -41,17 +41,16 @@ from django.utils import timezone
 
 from rapport.core.bulk_load import drop_secondary_indexes, restore_indexes, restore_pending_indexes
 from rapport.core.errors import ValidationFailed
-from rapport.core.models import AuditAction, AuditEntry, Profile, Team
-from rapport.people import selectors as people
+from rapport.core.models import AuditAction, AuditEntry, Team
 from rapport.people.imports.engine import RejectsFile, _bulk_load_cache, _highest_id, _without_gc_pauses
 from rapport.people.imports.reading import ImportFileError, count_data_lines, iter_rows, sniff
 from rapport.people.models import Company, Contact
 from rapport.timeline.models import Event
 
 from ..models import Order, OrderLine, Product
-from ..selectors import orders as order_selectors
-from ..services import orders as order_services
 from .chunks import ByteChunks, pack_cells, parse_chunk, splittable, unpack_cells
+from .customers import Customers
+from .existing import KnownOrders
 from .lines import LineJudge, draft_orders, map_columns
 
 CHUNK_LINES = 5000
@@ -67,10 +66,6 @@ LOOKUP_CHUNK = 900
 AUDIT_COLUMNS = ["at", "actor_id", "action", "record_type", "record_id", "changes", "source"]
 EVENT_COLUMNS = ["kind", "occurred_at", "actor_id", "contact_id", "company_id", "deal_id", "summary", "payload"]
 LINE_COLUMNS = ["order_id", "product_id", "quantity", "unit_price", "line_total"]
-HIDDEN_CONTACT = "this e-mail address belongs to a contact you cannot see"
-MISSING_CONTACT = "no contact has this e-mail address; import or create the contact first"
-HIDDEN_COMPANY = "this domain belongs to a company you cannot see"
-MISSING_COMPANY = "no company has this web domain; import or create the company first"
 
 
 @dataclass
@@ -164,10 +159,8 @@ class _Run:
         self.judge = LineJudge(index, names, {sku: pid for pid, sku, _ in products}, now=timezone.now(),
                                db_time=connection.ops.adapt_datetimefield_value,
                                categories={pid: name for pid, _, name in products if name}, fmt=fmt)
-        self.contacts: dict[str, tuple | str] = {}  # e-mail -> (id, owner id, company id) or reason
-        self.companies: dict[str, tuple | str] = {}  # domain -> (id, owner id) or reason
-        self.teams: dict[int, int | None] = {}
-        self.customer_audit: dict[tuple, tuple[int | None, str]] = {}
+        self.customers = Customers(actor, self.column)
+        self.known = KnownOrders(actor, self.summary, self.column)
         self.referenced: dict[type[models.Model], set[int]] | None = None
         self.user_model = get_user_model()
         self.seen: dict[str, tuple[int, int]] = {}  # external id -> the span of its lines in the file
@@ -352,19 +345,19 @@ class _Run:
                 self.summary.orders_rejected += 1 if external_id else 0  # a line with no order id is no order
             else:
                 candidates.append(draft)
-        self._resolve_customers(candidates)
+        self.customers.resolve(candidates)
         ready: list[tuple[tuple, int | None, int | None, int | None]] = []
         for draft in candidates:
-            customer = self._customer(draft)
+            customer = self.customers.of(draft)
             if isinstance(customer, tuple):
                 ready.append((draft, *customer))
             else:
                 column, reason = customer
                 rejected.extend((number, column, reason) for number in draft[2])
                 self.summary.orders_rejected += 1
-        existing = self._existing([item[0][1] for item in ready])
+        existing = self.known.find([item[0][1] for item in ready])
         if existing:
-            rejected.extend(self._update_existing([item for item in ready if item[0][1] in existing], existing))
+            rejected.extend(self.known.settle([item for item in ready if item[0][1] in existing], existing))
             ready = [item for item in ready if item[0][1] not in existing]
         self._create(ready)
         for number, column, reason in sorted(rejected):
@@ -372,138 +365,6 @@ class _Run:
         self.summary.lines_rejected += len(rejected)
         self.summary.lines_read += count
         self.summary.lines_done += count
-
-    # --- customers --------------------------------------------------------------------------------
-
-    def _resolve_customers(self, drafts: list[tuple]) -> None:
-        emails = {draft[3] for draft in drafts} - {None} - self.contacts.keys()
-        domains = {draft[4] for draft in drafts} - {None} - self.companies.keys()
-        if emails:
-            self._look_up(sorted(emails), self.contacts, people.contact_queryset(self.actor), "email",
-                          ("email", "id", "owner_id", "company_id"), Contact, HIDDEN_CONTACT, MISSING_CONTACT)
-        if domains:
-            # Newest first, so where several companies share a domain the oldest one wins.
-            self._look_up(sorted(domains), self.companies, people.company_queryset(self.actor).order_by("-id"),
-                          "domain", ("domain", "id", "owner_id"), Company, HIDDEN_COMPANY, MISSING_COMPANY)
-
-    def _look_up(self, keys: list[str], cache: dict, visible, column: str, fields: tuple, model, hidden: str,
-                 missing: str) -> None:
-        table = connection.ops.quote_name(model._meta.db_table)
-        for start in range(0, len(keys), LOOKUP_CHUNK):
-            part = keys[start:start + LOOKUP_CHUNK]
-            for key, *values in visible.filter(**{f"{column}__in": part}).values_list(*fields):
-                cache[key] = tuple(values)
-            unknown = [key for key in part if key not in cache]
-            if unknown:
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SELECT {column} FROM {table} WHERE deleted_at IS NULL AND {column} IN "
-                                   f"({', '.join(['%s'] * len(unknown))})", unknown)
-                    taken = {row[0] for row in cursor.fetchall()}
-                for key in unknown:
-                    cache[key] = hidden if key in taken else missing
-
-    def _customer(self, draft: tuple) -> tuple[int | None, int | None, int | None] | list[str]:
-        """(contact id, company id, owner id), or [column, reason] when the customer is not found."""
-        email, domain = draft[3], draft[4]
-        contact_id = company_id = owner_id = None
-        if email is not None:
-            found = self.contacts[email]
-            if found.__class__ is str:
-                return [self.column("contact_email"), found]
-            contact_id, owner_id, company_id = found
-        if domain is not None:
-            found = self.companies[domain]
-            if found.__class__ is str:
-                return [self.column("company_domain"), found]
-            company_id = found[0]
-            if email is None:
-                owner_id = found[1]
-        return contact_id, company_id, owner_id
-
-    def _customer_audit(self, contact_id, company_id, owner_id) -> tuple[int | None, str]:
-        """The team and the audit entry's customer part for orders of this customer: the same for
-        every order of theirs, so written once."""
-        team_id = self._team(owner_id)
-        parts = [f', "{name}": [null, {value}]' for name, value in (
-            ("contact", contact_id), ("company", company_id), ("owner", owner_id), ("team", team_id))
-            if value is not None]
-        return team_id, "".join(parts)
-
-    def _team(self, owner_id: int | None) -> int | None:
-        if owner_id is None:
-            return None
-        team = self.teams.get(owner_id, -1)
-        if team == -1:
-            team = self.teams[owner_id] = Profile.objects.filter(user_id=owner_id).values_list(
-                "team_id", flat=True).first()
-        return team
-
-    # --- orders already in Rapport ----------------------------------------------------------------
-
-    def _existing(self, external_ids: list[str]) -> dict[str, tuple[int, Any]]:
-        """external id -> (order id, deleted_at) for those Rapport already has, whoever owns them."""
-        found: dict[str, tuple[int, Any]] = {}
-        table = connection.ops.quote_name(Order._meta.db_table)
-        with connection.cursor() as cursor:
-            for start in range(0, len(external_ids), LOOKUP_CHUNK):
-                part = external_ids[start:start + LOOKUP_CHUNK]
-                cursor.execute(f"SELECT external_id, id, deleted_at FROM {table} WHERE external_id IN "
-                               f"({', '.join(['%s'] * len(part))})", part)
-                found.update({external_id: (order_id, deleted) for external_id, order_id, deleted in cursor.fetchall()})
-        return found
-
-    def _update_existing(self, items: list[tuple], existing: dict[str, tuple[int, Any]]) -> list[tuple]:
-        """Leave unchanged orders alone, correct changed ones; the rejected lines of the others."""
-        rejected = []
-        ids = [existing[item[0][1]][0] for item in items if existing[item[0][1]][1] is None]
-        visible = set(order_selectors.order_queryset(self.actor).filter(pk__in=ids).values_list("pk", flat=True))
-        stored = {}
-        for order_id, *values in Order.objects.filter(pk__in=visible).values_list(
-                "id", "contact_id", "company_id", "ordered_at", "channel", "currency"):
-            stored[order_id] = (*values, [])
-        for order_id, product_id, quantity, unit_price in OrderLine.objects.filter(order_id__in=visible).values_list(
-                "order_id", "product_id", "quantity", "unit_price"):
-            stored[order_id][5].append((product_id, quantity, unit_price))
-        for draft, contact_id, company_id, _owner_id in items:
-            order_id, deleted = existing[draft[1]]
-            reason = None
-            if deleted is not None:
-                reason = ("an order with this id is in Rapport's trash; restore it (Orders → Deleted orders) to "
-                          "import it again")
-            elif order_id not in visible:
-                reason = "an order with this id belongs to a customer you cannot see"
-            elif self._same(draft, contact_id, company_id, stored[order_id]):
-                self.summary.orders_unchanged += 1
-            else:
-                reason = self._correct(draft, contact_id, company_id)
-            if reason:
-                column = reason[0] if isinstance(reason, tuple) else self.column("external_id")
-                text = reason[1] if isinstance(reason, tuple) else reason
-                rejected.extend((number, column, text) for number in draft[2])
-                self.summary.orders_rejected += 1
-        return rejected
-
-    @staticmethod
-    def _same(draft: tuple, contact_id, company_id, stored: tuple) -> bool:
-        stored_contact, stored_company, when, channel, currency, lines = stored
-        wanted = sorted((product_id, Decimal(quantity), Decimal(price)) for product_id, quantity, price, _ in draft[11])
-        return ((stored_contact, stored_company, when.isoformat(), channel, currency)
-                == (contact_id, company_id, draft[6], draft[7], draft[8]) and sorted(lines) == wanted)
-
-    def _correct(self, draft: tuple, contact_id, company_id) -> tuple[str, str] | None:
-        """A changed order goes through the service: rare, and its rules (event in place, audit of
-        old and new values) are better not written twice."""
-        data = {"external_id": draft[1], "contact": contact_id, "company": company_id, "ordered_at": draft[6],
-                "channel": draft[7], "currency": draft[8],
-                "lines": [{"product": product_id, "quantity": quantity, "unit_price": price}
-                          for product_id, quantity, price, _ in draft[11]]}
-        try:
-            with transaction.atomic():
-                order_services.record_purchase(actor=self.actor, data=data, source="import")
-        except ValidationFailed as exc:
-            return ", ".join(exc.errors), "; ".join(exc.errors.values())
-        self.summary.orders_updated += 1
-        return None
 
     # --- new orders -------------------------------------------------------------------------------
 
@@ -528,7 +389,7 @@ class _Run:
             return
         ids = self._reserve_ids(Order, len(ready))
         stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-        money, template, customers = self.money, self.order_template, self.customer_audit
+        money, template, customers = self.money, self.order_template, self.customers.audit_parts
         index = self.order_index
         i_id, i_ext, i_contact, i_company = index["id"], index["external_id"], index["contact_id"], index["company_id"]
         i_owner, i_team, i_when, i_channel = index["owner_id"], index["team_id"], index["ordered_at"], index["channel"]
@@ -542,8 +403,7 @@ class _Run:
              payload_tail) = draft
             customer = customers.get((contact_id, company_id, owner_id))
             if customer is None:
-                customer = customers[(contact_id, company_id, owner_id)] = self._customer_audit(
-                    contact_id, company_id, owner_id)
+                customer = self.customers.audit_part(contact_id, company_id, owner_id)
             team_id, customer_json = customer
             row = template.copy()
             row[i_id], row[i_ext], row[i_contact], row[i_company] = order_id, external_id, contact_id, company_id

@@ -14,7 +14,7 @@ from django.db import connection
 from rapport.core.errors import ValidationFailed
 from rapport.core.models import AuditEntry
 from rapport.sales.models import Order, OrderLine
-from rapport.sales.order_imports import engine, import_orders
+from rapport.sales.order_imports import customers, engine, import_orders
 from rapport.sales.services import orders as order_services
 from rapport.timeline.models import Event
 
@@ -399,7 +399,7 @@ def test_outside_a_transaction_references_are_checked_per_commit(seller, custome
 @pytest.mark.django_db(transaction=True)
 def test_a_customer_gone_before_the_commit_stops_the_import_and_keeps_nothing(seller, customer, catalogue, tmp_path,
                                                                              monkeypatch):
-    real_look_up = engine._Run._look_up
+    real_look_up = customers.Customers._look_up
 
     def deleted_meanwhile(self, keys, cache, *args):
         real_look_up(self, keys, cache, *args)
@@ -407,7 +407,7 @@ def test_a_customer_gone_before_the_commit_stops_the_import_and_keeps_nothing(se
             if isinstance(found, tuple) and len(found) == 3:
                 cache[key] = (999999, *found[1:])  # as if the contact vanished after the lookup
 
-    monkeypatch.setattr(engine._Run, "_look_up", deleted_meanwhile)
+    monkeypatch.setattr(customers.Customers, "_look_up", deleted_meanwhile)
     path = write(tmp_path, [line("W-1")])
     with pytest.raises(RuntimeError, match="was deleted while the import ran"):
         import_orders(actor=seller, path=path)
