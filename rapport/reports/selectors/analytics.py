@@ -16,21 +16,20 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import (
     Avg,
+    BooleanField,
     Case,
     Count,
     F,
     IntegerField,
     Max,
-    OuterRef,
-    Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lag
 from django.utils import timezone
 
 from rapport.core.errors import ValidationFailed
@@ -40,6 +39,7 @@ from rapport.people.models import Contact, LifecycleStage
 from rapport.timeline.models import Event, EventKind
 
 from ..models import CustomerScore, ModelRun
+from .analytics_sql import SecondsBetween
 
 MEASURES = {"value_12m": "Predicted 12-month value", "lifetime_value": "Lifetime value"}
 CUSTOMER_KINDS = {"contacts": "contact", "companies": "company"}
@@ -174,11 +174,11 @@ class Funnel:
     moves: int = 0
 
 
-def _stage_changes(user, since: dt.datetime) -> QuerySet[Event]:
+def _stage_changes(user) -> QuerySet[Event]:
     """Lifecycle stage changes of live contacts the user may see (deal stage changes carry a
     deal and are left out)."""
     events = Event.objects.filter(kind=EventKind.STAGE_CHANGE, deal__isnull=True, contact__isnull=False,
-                                  contact__deleted_at__isnull=True, occurred_at__gte=since)
+                                  contact__deleted_at__isnull=True)
     return visible_to(events, user, owner_field="contact__owner", team_field="contact__team")
 
 
@@ -199,20 +199,20 @@ def lifecycle_funnel(user, *, now: dt.datetime | None = None) -> Funnel:
         here.to_next = following.reached / here.reached if here.reached else None
 
     since = now - MEDIAN_WINDOW
-    entered_before = (Event.objects.filter(kind=EventKind.STAGE_CHANGE, deal__isnull=True,
-                                           contact_id=OuterRef("contact_id"))
-                      .filter(Q(occurred_at__lt=OuterRef("occurred_at"))
-                              | Q(occurred_at=OuterRef("occurred_at"), id__lt=OuterRef("id")))
-                      .order_by("-occurred_at", "-id").values("occurred_at")[:1])
-    # A contact's first recorded change left the stage they were created in.
-    changes = (_stage_changes(user, since)
-               .annotate(entered=Coalesce(Subquery(entered_before), F("contact__created_at")),
+    # Each change's entry into the stage it leaves: the contact's previous change, or their
+    # creation for the stage they started in. The window runs over all of a contact's changes;
+    # only those of the last year are measured.
+    entered = Coalesce(Window(Lag("occurred_at"), partition_by=[F("contact_id")],
+                              order_by=[F("occurred_at").asc(), F("id").asc()]), F("contact__created_at"))
+    recent = Case(When(occurred_at__gte=since, then=Value(True)), default=Value(False), output_field=BooleanField())
+    changes = (_stage_changes(user)
+               .annotate(seconds=SecondsBetween(F("occurred_at"), entered), recent=recent,
                          left=KT("payload__from"), went=KT("payload__to"))
-               .values_list("left", "went", "occurred_at", "entered"))
+               .values_list("left", "went", "seconds", "recent"))
     waits: dict[str, list[float]] = defaultdict(list)
-    for left, went, at, entered in changes:
-        if left in POSITION and went in POSITION and POSITION[went] > POSITION[left] and entered and at >= entered:
-            waits[left].append((at - entered).total_seconds() / 86400)
+    for left, went, seconds, is_recent in changes:
+        if is_recent and left in POSITION and went in POSITION and POSITION[went] > POSITION[left] and seconds >= 0:
+            waits[left].append(seconds / 86400)
     moves = 0
     for step in steps:
         days = waits.get(step.stage)

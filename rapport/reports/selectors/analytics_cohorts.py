@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 
 from rapport.core.errors import ValidationFailed
@@ -23,6 +22,7 @@ from rapport.sales import periods
 from rapport.sales.currencies import MissingRate, RateBook, base_currency
 
 from .analytics_orders import first_order_at, visible_orders
+from .analytics_sql import MonthIndex
 
 DEFAULT_MONTHS = 12
 MOST_MONTHS = 36
@@ -90,26 +90,24 @@ def cohort_retention(user, *, months=None, today: dt.date | None = None) -> Coho
     rows = (orders.filter(ordered_at__gte=window_start)
             .annotate(first_at=first_order_at(orders))
             .filter(first_at__gte=window_start)
-            .annotate(cy=ExtractYear("first_at", tzinfo=dt.UTC), cm=ExtractMonth("first_at", tzinfo=dt.UTC),
-                      y=ExtractYear("ordered_at", tzinfo=dt.UTC), m=ExtractMonth("ordered_at", tzinfo=dt.UTC))
+            .annotate(cohort=MonthIndex("first_at"), month=MonthIndex("ordered_at"))
             .order_by())
     # A customer is a company, or a contact buying without one: counted apart, then added.
-    counts = rows.values("cy", "cm", "y", "m").annotate(
+    counts = rows.values("cohort", "month").annotate(
         companies=Count("company_id", distinct=True),
         solo=Count("contact_id", distinct=True, filter=Q(company__isnull=True)))
-    money = rows.values("cy", "cm", "y", "m", "currency").annotate(total=Sum("total"))
+    money = rows.values("cohort", "month", "currency").annotate(total=Sum("total"))
 
     base = base_currency()
     book = RateBook()
     cells: dict[tuple[int, int], CohortCell] = {}
     for row in counts:
-        cohort, offset = _month_index(row["cy"], row["cm"]), _month_index(row["y"], row["m"]) - _month_index(row["cy"], row["cm"])
-        cells[(cohort, offset)] = CohortCell(offset=offset, customers=row["companies"] + row["solo"])
+        offset = row["month"] - row["cohort"]
+        cells[(row["cohort"], offset)] = CohortCell(offset=offset, customers=row["companies"] + row["solo"])
     unconverted: dict[str, Decimal] = {}
     for row in money:
-        cohort = _month_index(row["cy"], row["cm"])
-        offset = _month_index(row["y"], row["m"]) - cohort
-        month_start = dt.date(row["y"], row["m"], 1)
+        cohort, offset = row["cohort"], row["month"] - row["cohort"]
+        month_start = dt.date(row["month"] // 12, row["month"] % 12 + 1, 1)
         on = min(periods.period_end(periods.MONTH, month_start) - dt.timedelta(days=1), today)
         try:
             amount = book.convert_exact(Decimal(row["total"] or 0), row["currency"], base, on)
