@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def team_book(seller, teammate, manager, other_seller, make_contact):
     """This quarter: the seller won 1,500 and the teammate 700; the south seller 9,999 (never in
     the manager's view). Customers bought last month and this month; two are scored."""
-    from rapport.reports.tests.analytics_fixtures import make_deal, make_order, make_score
+    from rapport.reports.tests.analytics_fixtures import make_deal, make_order, make_score, run
 
     now = timezone.now()
     stamp = (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
@@ -33,7 +33,14 @@ def team_book(seller, teammate, manager, other_seller, make_contact):
     make_order(contact=ann, when=last_month, total=120)
     make_order(contact=ann, when=stamp, total=80)
     make_order(contact=bob, when=last_month, total=300)
-    make_score(contact=ann, value_12m=640, lifetime_value=1900, health=82)
+    # Ann's score as a refresh of today would store it: value, health and the facts its reasons
+    # are told from (last order 45 days ago, last talked to 74 days ago, buying every 30 days).
+    today = now.date()
+    end_of_today = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    make_score(contact=ann, value_12m=640, lifetime_value=1900, health=48, probability_alive=0.81,
+               model_run=run(as_of=today), last_order_at=end_of_today - dt.timedelta(days=45),
+               last_contacted_at=end_of_today - dt.timedelta(days=74), usual_interval_days=30,
+               health_components={"alive": 81, "recency": 40, "contact": 15})
     make_score(contact=bob, value_12m=90, lifetime_value=200, health=35)
     return {"ann": ann, "bob": bob}
 
@@ -70,3 +77,16 @@ def test_the_dashboards_draw_their_charts(page, manager, team_book):
     page.get_by_role("navigation", name="Insights pages").get_by_role("link", name="Source quality").click()
     expect(page.locator("#sources-chart[data-drawn=yes] svg")).to_be_visible()
     expect(page.locator("body")).to_contain_text("Webinar")
+
+
+def test_a_manager_sees_a_customers_value_health_and_reasons(page, manager, team_book):
+    log_in(page, manager.username)
+    page.goto("/insights/scorecard/")
+    expect(page.locator("table.scorecard")).to_contain_text("Sam")
+    page.goto(f"/contacts/{team_book['ann'].pk}/")
+    panel = page.locator("#relationship")
+    expect(panel).to_contain_text("640.00 EUR")
+    expect(panel).to_contain_text("48/100")
+    expect(panel).to_contain_text("no contact in 74 days while they usually buy every 30 days")
+    expect(panel).to_contain_text("last order 45 days ago; they usually buy every 30 days")
+    expect(panel).to_contain_text("81%")
