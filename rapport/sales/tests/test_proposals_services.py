@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 
 import pytest
@@ -268,6 +269,10 @@ def test_list_by_deal_pages_and_hides_other_teams(seller, other_seller, deal, pr
 
 # Committed transactions are what race; serialized_rollback puts back the migrations' default
 # pipeline and close reasons that the flush after a transactional test removes.
+# Skipped at collection, not inside the test: on SQLite the serialized rollback's set-up alone
+# collides with the content types post_migrate already made.
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="SQLite serialises writing transactions; the race needs PostgreSQL")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sellers_numbering_at_the_same_moment_get_two_numbers(seller, products):
     """On PostgreSQL two transactions really run side by side: both read the same last number, the
@@ -275,10 +280,8 @@ def test_two_sellers_numbering_at_the_same_moment_get_two_numbers(seller, produc
     (SQLite runs one writing transaction at a time, so the race cannot happen there.)"""
     import threading
 
-    from django.db import connection, connections
+    from django.db import connections
 
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writing transactions; the race needs PostgreSQL")
     from rapport.sales.models import Pipeline, Stage
 
     deals = []
