@@ -104,7 +104,8 @@ def sniff(path: Path | str) -> CsvFormat:
     with path.open("r", encoding=encoding, newline="", errors="strict") as handle:
         sample = handle.read(SAMPLE_BYTES)
     delimiter = detect_delimiter(sample)
-    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    # newline="": a file from an old Mac ends its lines with a bare CR; split on it as csv expects.
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
     headers: list[str] = []
     for row in reader:
         if any(cell.strip() for cell in row):

@@ -105,3 +105,13 @@ def test_custom_fields_are_suggested_by_key_or_label(db):
     mapping = suggest_mapping("contact", ["Email", "Subscription Plan", "custom.seats"], [plan, seats])
     assert mapping["Subscription Plan"] == "custom.plan"
     assert mapping["custom.seats"] == "custom.seats"
+
+
+def test_lines_ended_by_a_bare_carriage_return_are_read(tmp_path):
+    """Old Mac exports end lines with CR alone; the header and every row must still be found."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"First Name,Last Name,Email\rAda,Lovelace,ada@example.com\rGrace,Hopper,grace@example.com\r")
+    fmt = sniff(path)
+    assert fmt.headers == ["First Name", "Last Name", "Email"]
+    assert list(iter_rows(path, fmt)) == [(2, ["Ada", "Lovelace", "ada@example.com"]),
+                                         (3, ["Grace", "Hopper", "grace@example.com"])]
