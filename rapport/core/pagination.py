@@ -52,7 +52,13 @@ def keyset_page(queryset: QuerySet, *, order: str, cursor: str | None, size: int
         if field == "id":
             queryset = queryset.filter(**{f"id__{cmp}": last_id})
         else:
-            queryset = queryset.filter(Q(**{f"{field}__{cmp}": value}) | Q(**{field: value, f"id__{cmp}": last_id}))
+            # "At or beyond the value, and not the rows already shown": the leading range lets the
+            # database start reading the order's index at the cursor. Written as one OR
+            # ("beyond the value, or equal with a further id"), SQLite reads the index from its
+            # start instead: seconds on page 2 of a million rows sorted by value.
+            within = "lte" if descending else "gte"
+            queryset = queryset.filter(Q(**{f"{field}__{within}": value}),
+                                       Q(**{f"{field}__{cmp}": value}) | Q(**{f"id__{cmp}": last_id}))
     rows = list(queryset.order_by(*ordering)[: size + 1])
     next_cursor = None
     if len(rows) > size:

@@ -278,7 +278,7 @@ def _filtered_contacts(qs: QuerySet[Contact], user, params: dict[str, Any], *,
     lookups = custom_filters("contact", params)
     if lookups:
         qs = qs.filter(**lookups)
-    if params.get("health") or params.get("alive"):
+    if params.get("health") or params.get("alive") or params.get("sort") in ("value", "-value"):
         from rapport.reports.selectors.scores import narrow_contacts
 
         qs = narrow_contacts(qs, params)

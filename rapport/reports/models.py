@@ -54,8 +54,8 @@ class ModelRun(models.Model):
 class CustomerScore(models.Model):
     """The latest scores of one contact (or one company): value, probability alive, health.
 
-    Owner and team are copied from the customer so a seller's list sorted by value is one
-    indexed read, like the contact list itself (decision 0002).
+    Owner and team are copied from the customer at each refresh (decision 0002's reason), so
+    reports can narrow scores to what a user may see without joining the customers.
     """
 
     contact = models.OneToOneField(
@@ -99,6 +99,9 @@ class CustomerScore(models.Model):
     moving_deals = models.PositiveIntegerField(default=0, help_text="Open deals that changed stage in 30 days")
     stalled_deals = models.PositiveIntegerField(default=0)
     health = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-100")
+    # healthy (70+), watch (40-69) or at_risk (below 40), "" without health: the list's band filter,
+    # indexed with the value so "at risk, highest value first" is one index walk.
+    health_band = models.CharField(max_length=8, blank=True, default="")
     # {"alive": 0-100, "recency": ..., "engagement": ..., "contact": ..., "deals": ... or null when it does
     # not apply}: the components health is the weighted mean of.
     health_components = models.JSONField(default=dict, blank=True)
@@ -112,9 +115,8 @@ class CustomerScore(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["team", "lifetime_value"], name="score_team_value_idx"),
-            models.Index(fields=["owner", "lifetime_value"], name="score_owner_value_idx"),
+            # The contact list sorted by value walks one of these (and checks each contact's
+            # visibility); the chance-alive bands are checked row by row, not indexed.
             models.Index(fields=["lifetime_value"], name="score_value_idx"),
-            models.Index(fields=["health"], name="score_health_idx"),
-            models.Index(fields=["probability_alive"], name="score_alive_idx"),
+            models.Index(fields=["health_band", "lifetime_value"], name="score_band_value_idx"),
         ]

@@ -49,6 +49,11 @@ class Config:
     renewal_grace_days: int = 30
     choice_sample: int = 200_000
     spend_sample: int = 200_000
+    # Below this many repeat buyers the two purchase models are not compared (nor the second tried
+    # when the first fails): the comparison would be noise, and a Pareto/NBD search on data that
+    # cannot determine it takes many seconds to give up.
+    compare_minimum: int = 100
+    second_try_minimum: int = 1000
     seed: int = 0
 
 
@@ -239,6 +244,10 @@ def _choose_and_fit(table, ids, days, as_of: dt.date, config: Config, record: di
         try:
             calibration = rfm_summary(sample_ids, sample_days.astype("datetime64[D]"), None, observation_end=as_of,
                                       period="W", calibration_end=calibration_end)
+            repeat = int((calibration.frequency > 0).sum())
+            if repeat < config.compare_minimum:
+                raise ValueError(f"{repeat} customer(s) bought again before the holdout, {config.compare_minimum} "
+                                 "are needed for a fair comparison")
             choice = choose_model(calibration)
         except ValueError as error:  # FitFailed is a ValueError too
             reason = f"the models could not be compared on the holdout ({error}); BG/NBD is the default"
@@ -251,7 +260,9 @@ def _choose_and_fit(table, ids, days, as_of: dt.date, config: Config, record: di
                 "holdout": {name: score.as_dict() for name, score in choice.scores.items()},
                 "failures": choice.failures,
             }
-    order = [chosen] + [name for name in FITTERS if name != chosen]
+    order = [chosen]
+    if (table.frequency > 0).sum() >= config.second_try_minimum:
+        order += [name for name in FITTERS if name != chosen]
     for name in order:
         try:
             fit = FITTERS[name](table.frequency, table.recency, table.T)

@@ -22,7 +22,8 @@ from rapport.insights import MODEL_VERSION
 from rapport.reports.health import DEFAULT_WEIGHTS, HealthFacts, check_weights, health_scores
 from rapport.reports.models import ModelRun
 
-from . import loading
+from . import engagement
+from . import orders as order_loading
 from .population import Config, Scores, score_population
 from .storing import components_json, replace_scores
 
@@ -110,14 +111,14 @@ def refresh_scores(*, as_of: dt.date | None = None, run: ModelRun | None = None,
 def _refresh(run: ModelRun, as_of: dt.date, weights: dict, config: Config, clock: Stopwatch) -> None:
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     clock.stage("load orders")
-    orders = loading.load_orders(end, progress=clock.advance)
+    orders = order_loading.load_orders(end, progress=clock.advance)
     populations, records, contacts = {}, {}, None
     for kind, column, ids in (("contact", "contact_id", orders.contact), ("company", "company_id", orders.company)):
         rows = ids > 0
         if not rows.any():
             continue
         clock.stage(f"{kind}: lost renewals")
-        lost = loading.load_lost_renewals(column, end)
+        lost = engagement.load_lost_renewals(column, end)
         scores = score_population(
             ids[rows], orders.seconds[rows], orders.value[rows], orders.subscription[rows], as_of=as_of,
             lost_renewals=lost, config=config,
@@ -146,15 +147,16 @@ def _refresh(run: ModelRun, as_of: dt.date, weights: dict, config: Config, clock
 def _columns(scores: Scores, column: str, end: dt.datetime, weights: dict) -> dict[str, np.ndarray]:
     """The stored columns of one population, with health and the facts it rests on."""
     ids = scores.ids
-    engagement = loading.load_engagement(column, end)
-    recent = loading.spread(ids, engagement.ids, engagement.events_recent, 0)
-    before = loading.spread(ids, engagement.ids, engagement.events_before, 0)
-    contact_ids, contact_seconds = loading.load_last_contact(column, end)
-    last_contact = loading.spread(ids, contact_ids, contact_seconds.astype(np.float64), np.nan)
-    deal_ids, open_deals, moving, stalled = loading.load_open_deals(column, end)
-    open_deals = loading.spread(ids, deal_ids, open_deals, 0)
-    moving = loading.spread(ids, deal_ids, moving, 0)
-    stalled = loading.spread(ids, deal_ids, stalled, 0)
+    spread = engagement.spread
+    activity = engagement.load_engagement(column, end)
+    recent = spread(ids, activity.ids, activity.events_recent, 0)
+    before = spread(ids, activity.ids, activity.events_before, 0)
+    contact_ids, contact_seconds = engagement.load_last_contact(column, end)
+    last_contact = spread(ids, contact_ids, contact_seconds.astype(np.float64), np.nan)
+    deal_ids, open_deals, moving, stalled = engagement.load_open_deals(column, end)
+    open_deals = spread(ids, deal_ids, open_deals, 0)
+    moving = spread(ids, deal_ids, moving, 0)
+    stalled = spread(ids, deal_ids, stalled, 0)
     end_seconds = end.timestamp()
     usual = scores.usual_interval_days
     typical = float(np.nanmedian(usual)) if np.isfinite(usual).any() else float("nan")
@@ -165,7 +167,7 @@ def _columns(scores: Scores, column: str, end: dt.datetime, weights: dict) -> di
         stalled_deals=stalled)
     health, components = health_scores(facts, weights)
     scores.record["typical_interval_days"] = None if np.isnan(typical) else round(typical, 1)
-    return {
+    columns = {
         "id": ids, "model": scores.model, "revenue": scores.revenue, "frequency": scores.frequency,
         "recency": scores.recency, "age": scores.age, "probability_alive": scores.probability_alive,
         "expected_purchases_12m": scores.expected_purchases_12m, "expected_order_value": scores.expected_order_value,
@@ -177,3 +179,4 @@ def _columns(scores: Scores, column: str, end: dt.datetime, weights: dict) -> di
         "last_order_at": scores.last_seconds, "last_contacted_at": last_contact,
         "health_components": components_json(components),
     }
+    return columns

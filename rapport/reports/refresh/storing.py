@@ -2,11 +2,10 @@
 
 Readers keep seeing the old scores until the commit (WAL on SQLite, MVCC on PostgreSQL), so a
 page never shows half a refresh. The rows go in with `executemany` in chunks, built from the
-arrays column by column (no model instances); each row copies its customer's owner and team
-with `INSERT ... SELECT` from the customer's own row, so the denormalised columns the value-
-sorted list filters on are exact as of the refresh. On SQLite a large write drops the table's
-secondary indexes first and builds them again after, which is several times faster than
-updating them row by row.
+arrays column by column (no model instances; times travel as epoch seconds and the database
+turns them into datetimes). Each row copies its customer's owner and team, so lists can filter
+scores by team or owner without a join. On SQLite a large write drops the table's secondary
+indexes first and builds them again after, several times faster than updating them row by row.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ from rapport.core.bulk_load import drop_secondary_indexes, restore_indexes
 from rapport.reports.health import COMPONENTS
 from rapport.reports.models import CustomerScore
 
+from .engagement import load_owners, spread
+
 CHUNK = 100_000
 BIG_WRITE = 20_000  # rows above which dropping and rebuilding the indexes pays off
 FLOATS = ("frequency", "recency", "age", "probability_alive", "expected_purchases_12m", "expected_order_value",
@@ -29,7 +30,7 @@ INTEGERS = ("orders", "orders_without_rate", "events_recent", "events_before", "
             "stalled_deals")
 NULLABLE_INTEGERS = ("health", "renewals")
 TIMES = ("first_order_at", "last_order_at", "last_contacted_at")
-COLUMNS = ("model", "revenue", *FLOATS, *INTEGERS, *NULLABLE_INTEGERS, *TIMES, "health_components")
+COLUMNS = ("model", "revenue", *FLOATS, *INTEGERS, *NULLABLE_INTEGERS, *TIMES, "health_band", "health_components")
 
 
 def _component_text(name: str) -> np.ndarray:
@@ -51,16 +52,21 @@ def components_json(components: dict[str, np.ndarray]) -> list[str]:
     return list(map(template.format, *columns))
 
 
+def bands(health: np.ndarray) -> list[str]:
+    """health.band() for every row at once."""
+    health = np.asarray(health, dtype=np.float64)
+    return np.select([health >= 70, health >= 40, health >= 0], ["healthy", "watch", "at_risk"], "").tolist()
+
+
 def _times(seconds: np.ndarray) -> list:
-    """Epoch seconds (NaN or below 0: none) as what the driver stores for a DateTimeField."""
+    """Epoch seconds as whole numbers (None where unknown); the INSERT turns them into the
+    database's datetime (SQLite's datetime(), PostgreSQL's to_timestamp()), in C."""
     seconds = np.asarray(seconds, dtype=np.float64)
     missing = ~np.isfinite(seconds) | (seconds < 0)
-    whole = np.where(missing, 0, seconds).astype(np.int64)
-    if connection.vendor == "sqlite":
-        text = np.datetime_as_string(whole.astype("datetime64[s]"), unit="s").tolist()
-        return [None if gone else t.replace("T", " ") for t, gone in zip(text, missing.tolist(), strict=True)]
-    return [None if gone else dt.datetime.fromtimestamp(s, dt.UTC)
-            for s, gone in zip(whole.tolist(), missing.tolist(), strict=True)]
+    whole = np.where(missing, 0, seconds).astype(np.int64).tolist()
+    if not missing.any():
+        return whole
+    return [None if gone else s for s, gone in zip(whole, missing.tolist(), strict=True)]
 
 
 def _numbers(values: np.ndarray, integer: bool = False) -> list:
@@ -76,30 +82,36 @@ def _numbers(values: np.ndarray, integer: bool = False) -> list:
     return [None if v != v else v for v in values.tolist()]
 
 
+def _optional_ids(values: np.ndarray) -> list:
+    values = np.asarray(values, dtype=np.int64)
+    return np.where(values > 0, values, None).tolist()
+
+
 def _statement(kind: str, run_id: int, as_of: dt.date, engine_version: str) -> str:
     if not re.fullmatch(r"[0-9A-Za-z._-]{1,20}", engine_version):
         raise ValueError(f"engine_version: {engine_version!r} is not a plain version string")
-    postgres = connection.vendor != "sqlite"
-    casts = {**dict.fromkeys(TIMES, "::timestamptz"), "health_components": "::jsonb"} if postgres else {}
+    sqlite = connection.vendor == "sqlite"
+    time = "datetime(%s, 'unixepoch')" if sqlite else "to_timestamp(%s)"
+    placeholders = {**dict.fromkeys(TIMES, time), "health_components": "%s" if sqlite else "%s::jsonb"}
     names = ["contact_id" if kind == "contact" else "company_id", "owner_id", "team_id", "run_id", "as_of",
              "engine_version", *COLUMNS]
-    table = "people_contact" if kind == "contact" else "people_company"
-    values = ["c.id", "c.owner_id", "c.team_id", str(int(run_id)), f"'{as_of.isoformat()}'", f"'{engine_version}'",
-              *(f"%s{casts.get(name, '')}" for name in COLUMNS)]
+    values = ["%s", "%s", "%s", str(int(run_id)), f"'{as_of.isoformat()}'", f"'{engine_version}'",
+              *(placeholders.get(name, "%s") for name in COLUMNS)]
     quote = connection.ops.quote_name
     return (f"INSERT INTO {quote(CustomerScore._meta.db_table)} ({', '.join(quote(n) for n in names)}) "
-            f"SELECT {', '.join(values)} FROM {table} c WHERE c.id = %s")
+            f"VALUES ({', '.join(values)})")
 
 
 def _rows(columns: dict[str, np.ndarray], start: int, stop: int):
     part = {name: values[start:stop] for name, values in columns.items()}
-    lists = [part["model"].tolist(), np.round(part["revenue"], 2).tolist()]
+    lists = [part["id"].tolist(), _optional_ids(part["owner"]), _optional_ids(part["team"]),
+             part["model"].tolist(), np.round(part["revenue"], 2).tolist()]
     lists += [_numbers(part[name]) for name in FLOATS]
     lists += [np.asarray(part[name]).astype(np.int64).tolist() for name in INTEGERS]
     lists += [_numbers(part[name], integer=True) for name in NULLABLE_INTEGERS]
     lists += [_times(part[name]) for name in TIMES]
+    lists.append(bands(part["health"]))
     lists.append(part["health_components"])
-    lists.append(part["id"].tolist())
     return list(zip(*lists, strict=True))
 
 
@@ -109,19 +121,46 @@ def replace_scores(*, run_id: int, as_of: dt.date, engine_version: str, populati
     and "company" to their columns (one array per name in COLUMNS, plus "id"). Returns rows written."""
     total = sum(len(columns["id"]) for columns in populations.values())
     written = 0
-    with transaction.atomic():
-        dropped = drop_secondary_indexes([CustomerScore]) if total > BIG_WRITE else []
+    sqlite = connection.vendor == "sqlite"
+    # Without foreign-key checks SQLite empties the table at once instead of visiting each row, and
+    # each insert skips five lookups. Every reference is known good: customers and their owners and
+    # teams are read below inside this write transaction (no other writer can remove one meanwhile
+    # on SQLite), and the run exists. The pragma only takes effect outside a transaction.
+    unchecked = sqlite and not connection.in_atomic_block
+    if unchecked:
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(CustomerScore._meta.db_table)}")
-            for kind, columns in populations.items():
-                sql = _statement(kind, run_id, as_of, engine_version)
-                count = len(columns["id"])
-                for start in range(0, count, CHUNK):
-                    stop = min(count, start + CHUNK)
-                    cursor.executemany(sql, _rows(columns, start, stop))
-                    # INSERT ... SELECT skips a customer removed since the orders were read.
-                    written += cursor.rowcount if cursor.rowcount >= 0 else stop - start
-                    if progress:
-                        progress(written, total)
-        restore_indexes(dropped)
+            cursor.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with transaction.atomic():
+            dropped = drop_secondary_indexes([CustomerScore]) if total > BIG_WRITE else []
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(CustomerScore._meta.db_table)}")
+                for kind, columns in populations.items():
+                    columns = _with_owners(kind, columns)
+                    sql = _statement(kind, run_id, as_of, engine_version)
+                    for start in range(0, len(columns["id"]), CHUNK):
+                        rows = _rows(columns, start, min(len(columns["id"]), start + CHUNK))
+                        cursor.executemany(sql, rows)
+                        written += len(rows)
+                        if progress:
+                            progress(written, total)
+            restore_indexes(dropped)
+    finally:
+        if unchecked:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA foreign_keys = ON")
     return written
+
+
+def _with_owners(kind: str, columns: dict) -> dict:
+    """The columns with each customer's owner and team, without customers removed since their
+    orders were read (nobody to attach a score to)."""
+    owner_ids, owners, teams = load_owners("people_contact" if kind == "contact" else "people_company")
+    ids = columns["id"]
+    present = spread(ids, owner_ids, np.ones(len(owner_ids), bool), False)
+    if not present.all():
+        columns = {name: (values[present] if isinstance(values, np.ndarray) else
+                          [v for v, keep in zip(values, present.tolist(), strict=True) if keep])
+                   for name, values in columns.items()}
+        ids = columns["id"]
+    return {**columns, "owner": spread(ids, owner_ids, owners, 0), "team": spread(ids, owner_ids, teams, 0)}
