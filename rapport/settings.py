@@ -241,3 +241,11 @@ RAPPORT_PAGE_SIZE = 50
 RAPPORT_BASE_CURRENCY = os.environ.get("RAPPORT_BASE_CURRENCY", "EUR").strip().upper() or "EUR"
 # The seller's name printed on proposals (PDF and the customer's page).
 RAPPORT_COMPANY_NAME = os.environ.get("RAPPORT_COMPANY_NAME", "").strip() or "Rapport demo company"
+# Insights (docs/insights.md): health is the weighted mean of these components (0 turns one off);
+# lifetime value is discounted at this yearly rate over this many years; the purchase models are
+# compared on a holdout of this many weeks; contracts renew every this many days.
+RAPPORT_HEALTH_WEIGHTS = {"alive": 30, "recency": 25, "engagement": 15, "contact": 15, "deals": 15}
+RAPPORT_CLV_DISCOUNT_RATE = float(os.environ.get("RAPPORT_CLV_DISCOUNT_RATE", "0.10"))
+RAPPORT_CLV_YEARS = float(os.environ.get("RAPPORT_CLV_YEARS", "3"))
+RAPPORT_INSIGHTS_HOLDOUT_WEEKS = int(os.environ.get("RAPPORT_INSIGHTS_HOLDOUT_WEEKS", "26"))
+RAPPORT_RENEWAL_PERIOD_DAYS = int(os.environ.get("RAPPORT_RENEWAL_PERIOD_DAYS", "365"))

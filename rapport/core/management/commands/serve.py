@@ -15,7 +15,7 @@ import sys
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from rapport.core.models import Profile, Role
 
@@ -42,6 +42,12 @@ class Command(BaseCommand):
         if first_start and not no_demo:
             self.stdout.write(f"First start: loading demo data ({demo_contacts} contacts)…")
             call_command("demo", contacts=demo_contacts)
+            # So the demo's contact pages show value, chance alive and health from the start.
+            self.stdout.write("Scoring the demo customers (rapport insights refresh)…")
+            try:
+                call_command("insights", "refresh", "--quiet", verbosity=0)
+            except CommandError as exc:
+                self.stdout.write(self.style.WARNING(f"Scores not computed ({exc}); run `rapport insights refresh`."))
         admin = User.objects.filter(username=ADMIN_USERNAME).first()
         if admin is None:
             password = secrets.token_urlsafe(12)
