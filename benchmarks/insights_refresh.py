@@ -359,7 +359,7 @@ def time_lists(repeats: int = 20) -> dict:
 
     User = get_user_model()
     users = {"admin": User.objects.get(username="bench.admin"), "seller": User.objects.get(username="bench.seller1")}
-    cases = {"sorted by value": {"sort": "-value"}, "lowest value first": {"sort": "value"},
+    cases = {"newest first (default)": {}, "sorted by value": {"sort": "-value"}, "lowest value first": {"sort": "value"},
              "at risk, by value": {"health": "at_risk", "sort": "-value"},
              "unlikely alive": {"alive": "unlikely"}, "healthy (count)": {"health": "healthy"}}
     figures = {}

@@ -148,15 +148,20 @@ def score_population(ids: np.ndarray, seconds: np.ndarray, values: np.ndarray, s
     transactional = ~subscription if contracts is not None else np.ones(len(ids), bool)
 
     if transactional.any():
+        span = (first_seconds, last_seconds)
+        if not transactional.all():  # the usual interval between purchases leaves renewals out
+            span = (np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min))
+            np.minimum.at(span[0], position[transactional], seconds[transactional])
+            np.maximum.at(span[1], position[transactional], seconds[transactional])
         _score_purchases(scores, ids[transactional], days[transactional], values[transactional],
-                         position[transactional], as_of=as_of, config=config, step=step, fallback=fallback)
+                         position[transactional], span, as_of=as_of, config=config, step=step, fallback=fallback)
     if contracts is not None:
         _add_contracts(scores, contracts)
     step("done")
     return scores
 
 
-def _score_purchases(scores: Scores, ids, days, values, position, *, as_of: dt.date, config: Config, step,
+def _score_purchases(scores: Scores, ids, days, values, position, span, *, as_of: dt.date, config: Config, step,
                      fallback: Scores | None) -> None:
     record = scores.record
     step("summarise")
@@ -168,7 +173,7 @@ def _score_purchases(scores: Scores, ids, days, values, position, *, as_of: dt.d
     monetary = table.monetary_value.copy()
     if np.isnan(values).any():
         monetary = _known_monetary(scores, table, at, days, values, position)
-    span_days = (scores.last_seconds[at] - scores.first_seconds[at]) / 86400.0
+    span_days = (span[1][at] - span[0][at]) / 86400.0
     with np.errstate(invalid="ignore", divide="ignore"):
         scores.usual_interval_days[at] = np.where(x > 0, span_days / np.maximum(x, 1), np.nan)
 

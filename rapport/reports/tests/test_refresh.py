@@ -209,6 +209,14 @@ def test_command_refuses_a_bad_as_of(db, text, message):
     assert not ModelRun.objects.exists()
 
 
+def test_command_hands_the_refresh_to_the_worker(book, capsys):
+    call_command("insights", "refresh", "--enqueue")  # the tests' task backend runs it at once
+    assert "Refresh queued" in capsys.readouterr().out
+    assert ModelRun.objects.get().status == "done"
+    with pytest.raises(CommandError, match="always scores as of today"):
+        call_command("insights", "refresh", "--enqueue", "--as-of", "2025-01-01")
+
+
 def test_command_refreshes_and_reports(book, capsys):
     call_command("insights", "refresh", "--as-of", AS_OF.isoformat(), "--quiet")
     out = capsys.readouterr().out
