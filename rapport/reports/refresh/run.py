@@ -15,6 +15,7 @@ from dataclasses import asdict
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from rapport.core.errors import ValidationFailed
@@ -25,9 +26,10 @@ from rapport.reports.models import ModelRun
 from . import engagement
 from . import orders as order_loading
 from .population import Config, Scores, score_population
-from .storing import components_json, replace_scores
+from .storing import ScoreWriter, components_json
 
 Progress = Callable[[str, int, int], None]
+BACKGROUND_FROM = 200_000  # customers in the first population
 
 
 def insights_config() -> Config:
@@ -112,33 +114,48 @@ def _refresh(run: ModelRun, as_of: dt.date, weights: dict, config: Config, clock
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     clock.stage("load orders")
     orders = order_loading.load_orders(end, progress=clock.advance)
-    populations, records, contacts = {}, {}, None
-    for kind, column, ids in (("contact", "contact_id", orders.contact), ("company", "company_id", orders.company)):
-        rows = ids > 0
-        if not rows.any():
-            continue
-        clock.stage(f"{kind}: lost renewals")
-        lost = engagement.load_lost_renewals(column, end)
-        scores = score_population(
-            ids[rows], orders.seconds[rows], orders.value[rows], orders.subscription[rows], as_of=as_of,
-            lost_renewals=lost, config=config,
-            step=lambda name, kind=kind: clock.stage(f"{kind}: {name}") if name != "done" else None,
-            fallback=contacts)
-        if kind == "contact":
-            contacts = scores
-        clock.stage(f"{kind}: health")
-        populations[kind] = _columns(scores, column, end, weights)
-        records[kind] = scores.record
-    clock.stage("store", total=sum(len(p["id"]) for p in populations.values()))
-    replace_scores(run_id=run.pk, as_of=as_of, engine_version=MODEL_VERSION, populations=populations,
-                   progress=clock.advance)
+    counts, records, contacts = {}, {}, None
+    writer = None
+    try:
+        for kind, column, ids in (("contact", "contact_id", orders.contact), ("company", "company_id", orders.company)):
+            rows = ids > 0
+            if not rows.any():
+                continue
+            clock.stage(f"{kind}: lost renewals")
+            lost = engagement.load_lost_renewals(column, end)
+            scores = score_population(
+                ids[rows], orders.seconds[rows], orders.value[rows], orders.subscription[rows], as_of=as_of,
+                lost_renewals=lost, config=config,
+                step=lambda name, kind=kind: clock.stage(f"{kind}: {name}") if name != "done" else None,
+                fallback=contacts)
+            if kind == "contact":
+                contacts = scores
+            clock.stage(f"{kind}: health")
+            columns = _columns(scores, column, end, weights)
+            records[kind], counts[kind] = scores.record, len(scores)
+            if writer is None:
+                # A big refresh writes the contacts' scores while it scores the companies.
+                background = (len(scores) > BACKGROUND_FROM and connection.vendor == "sqlite"
+                              and not connection.in_atomic_block)
+                writer = ScoreWriter(run_id=run.pk, as_of=as_of, engine_version=MODEL_VERSION, background=background,
+                                     progress=clock.advance)
+            writer.add(kind, columns)
+        clock.stage("store")
+        if writer is None:
+            writer = ScoreWriter(run_id=run.pk, as_of=as_of, engine_version=MODEL_VERSION)
+        writer.finish()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     clock.stage(None)
+    clock.timings["store: writing (beside the scoring)" if writer.background else "store: writing"] = writer.seconds
     run.chosen_model = records.get("contact", {}).get("chosen", "")
     run.why = records.get("contact", {}).get("why", "") if orders.contact.any() else "no orders with a customer yet"
     run.fits = {"contacts": records.get("contact", {}), "companies": records.get("company", {}),
                 "health_weights": weights, "settings": asdict(config)}
-    run.customers = int(len(populations.get("contact", {}).get("id", [])))
-    run.companies = int(len(populations.get("company", {}).get("id", [])))
+    run.customers = counts.get("contact", 0)
+    run.companies = counts.get("company", 0)
     run.orders = len(orders)
     run.orders_without_rate = orders.without_rate
     run.contractual = int(records.get("contact", {}).get("sbg", {}).get("contracts", 0))

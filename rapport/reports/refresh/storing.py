@@ -11,7 +11,11 @@ indexes first and builds them again after, several times faster than updating th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import queue
 import re
+import threading
+import time
 
 import numpy as np
 from django.db import connection, transaction
@@ -115,41 +119,116 @@ def _rows(columns: dict[str, np.ndarray], start: int, stop: int):
     return list(zip(*lists, strict=True))
 
 
+class ScoreWriter:
+    """Replaces every stored score in one transaction, one population (contacts, companies) at a time.
+
+    With `background`, the writing runs on its own thread and database connection as soon as the
+    first population is added, while the caller computes the next one: on a big SQLite refresh the
+    contacts' million rows go in while the companies are scored. SQLite lets go of Python's lock
+    while it writes, so the two share two cores. Otherwise everything is written in `finish`.
+    """
+
+    _DONE, _ABORT = object(), object()
+
+    def __init__(self, *, run_id: int, as_of: dt.date, engine_version: str, background: bool = False,
+                 progress=None):
+        self.run_id, self.as_of, self.engine_version = run_id, as_of, engine_version
+        self.background, self.progress = background, progress
+        self.written, self.seconds = 0, 0.0
+        self._items: list | queue.Queue = queue.Queue() if background else []
+        self._error: BaseException | None = None
+        self._thread = None
+        if background:
+            self._thread = threading.Thread(target=self._work, name="score-writer", daemon=True)
+            self._thread.start()
+
+    def add(self, kind: str, columns: dict) -> None:
+        if self.background:
+            self._items.put((kind, columns))
+        else:
+            self._items.append((kind, columns))
+
+    def finish(self) -> int:
+        """Wait for (or do) the writing and commit; raises what went wrong. Returns rows written."""
+        if self.background:
+            self._items.put(self._DONE)
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        else:
+            self._replace(iter(self._items))
+        return self.written
+
+    def abort(self) -> None:
+        """Give up: the transaction rolls back and the previous scores stay."""
+        if self.background and self._thread.is_alive():
+            self._items.put(self._ABORT)
+            self._thread.join()
+
+    def _work(self) -> None:
+        try:
+            self._replace(self._queued())
+        except BaseException as error:  # handed to the caller's thread by finish()
+            self._error = error
+        finally:
+            connection.close()
+
+    def _queued(self):
+        while True:
+            item = self._items.get()
+            if item is self._DONE:
+                return
+            if item is self._ABORT:
+                raise RuntimeError("the refresh was abandoned; the previous scores stay")
+            yield item
+
+    def _replace(self, items) -> None:
+        started = time.perf_counter()
+        # Without foreign-key checks SQLite empties the table at once instead of visiting each row,
+        # and each insert skips five lookups. Every reference is known good: customers with their
+        # owners and teams are read below inside this write transaction (no other writer can remove
+        # one meanwhile on SQLite), and the run exists. The pragma only works outside a transaction.
+        unchecked = connection.vendor == "sqlite" and not connection.in_atomic_block
+        if unchecked:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with transaction.atomic():
+                first = next(items, None)
+                big = first is not None and len(first[1]["id"]) > BIG_WRITE
+                dropped = drop_secondary_indexes([CustomerScore]) if big else []
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DELETE FROM {connection.ops.quote_name(CustomerScore._meta.db_table)}")
+                    # The rest arrive as they come: on the writer thread, while the first is written.
+                    for kind, columns in itertools.chain([first] if first else [], items):
+                        self._write(cursor, kind, columns)
+                restore_indexes(dropped)
+        finally:
+            if unchecked:
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA foreign_keys = ON")
+            self.seconds = time.perf_counter() - started
+
+    def _write(self, cursor, kind: str, columns: dict) -> None:
+        columns = _with_owners(kind, columns)
+        sql = _statement(kind, self.run_id, self.as_of, self.engine_version)
+        count = len(columns["id"])
+        for start in range(0, count, CHUNK):
+            rows = _rows(columns, start, min(count, start + CHUNK))
+            cursor.executemany(sql, rows)
+            self.written += len(rows)
+            if self.progress and not self.background:
+                self.progress(self.written, None)
+
+
 def replace_scores(*, run_id: int, as_of: dt.date, engine_version: str, populations: dict[str, dict],
                    progress=None) -> int:
     """Replace every stored score with these, in one transaction. `populations` maps "contact"
     and "company" to their columns (one array per name in COLUMNS, plus "id"). Returns rows written."""
-    total = sum(len(columns["id"]) for columns in populations.values())
-    written = 0
-    sqlite = connection.vendor == "sqlite"
-    # Without foreign-key checks SQLite empties the table at once instead of visiting each row, and
-    # each insert skips five lookups. Every reference is known good: customers and their owners and
-    # teams are read below inside this write transaction (no other writer can remove one meanwhile
-    # on SQLite), and the run exists. The pragma only takes effect outside a transaction.
-    unchecked = sqlite and not connection.in_atomic_block
-    if unchecked:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA foreign_keys = OFF")
-    try:
-        with transaction.atomic():
-            dropped = drop_secondary_indexes([CustomerScore]) if total > BIG_WRITE else []
-            with connection.cursor() as cursor:
-                cursor.execute(f"DELETE FROM {connection.ops.quote_name(CustomerScore._meta.db_table)}")
-                for kind, columns in populations.items():
-                    columns = _with_owners(kind, columns)
-                    sql = _statement(kind, run_id, as_of, engine_version)
-                    for start in range(0, len(columns["id"]), CHUNK):
-                        rows = _rows(columns, start, min(len(columns["id"]), start + CHUNK))
-                        cursor.executemany(sql, rows)
-                        written += len(rows)
-                        if progress:
-                            progress(written, total)
-            restore_indexes(dropped)
-    finally:
-        if unchecked:
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA foreign_keys = ON")
-    return written
+    writer = ScoreWriter(run_id=run_id, as_of=as_of, engine_version=engine_version, progress=progress)
+    for kind, columns in populations.items():
+        writer.add(kind, columns)
+    return writer.finish()
 
 
 def _with_owners(kind: str, columns: dict) -> dict:

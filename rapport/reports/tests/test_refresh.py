@@ -170,7 +170,7 @@ def test_a_failed_refresh_keeps_the_previous_scores(book, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("rapport.reports.refresh.run.replace_scores", broken)
+    monkeypatch.setattr("rapport.reports.refresh.storing._rows", broken)
     with pytest.raises(RuntimeError):
         refresh_scores(as_of=AS_OF)
     failed = ModelRun.objects.order_by("-id").first()
@@ -237,3 +237,28 @@ def test_refresh_now_is_for_admins_one_at_a_time(book, admin_user, manager, djan
     run.refresh_from_db()
     assert run.status == "done" and run.requested_by == admin_user  # the immediate task backend ran it
     assert CustomerScore.objects.filter(run=run).count() == run.customers + run.companies > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_refresh_writes_contacts_beside_scoring_companies(book, monkeypatch):
+    # Every refresh counts as big here: the contacts' scores go in on the writer thread (with its
+    # own connection, so this test commits its data) while the companies are scored.
+    monkeypatch.setattr("rapport.reports.refresh.run.BACKGROUND_FROM", 0)
+    run = refresh_scores(as_of=AS_OF)
+    assert "store: writing (beside the scoring)" in run.timings
+    assert CustomerScore.objects.filter(contact__isnull=False).count() == run.customers > 0
+    assert CustomerScore.objects.filter(company=book.company).exists()
+
+    from rapport.reports.refresh.population import score_population
+
+    def contacts_only(*args, fallback=None, **kwargs):
+        if fallback is not None:  # the companies, scored while the contacts' rows are being written
+            raise RuntimeError("companies could not be scored")
+        return score_population(*args, fallback=fallback, **kwargs)
+
+    monkeypatch.setattr("rapport.reports.refresh.run.score_population", contacts_only)
+    before = set(CustomerScore.objects.values_list("id", flat=True))
+    with pytest.raises(RuntimeError, match="companies could not be scored"):
+        refresh_scores(as_of=AS_OF)
+    assert set(CustomerScore.objects.values_list("id", flat=True)) == before  # rolled back
+    assert ModelRun.objects.order_by("-id").first().status == "failed"
