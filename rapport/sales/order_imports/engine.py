@@ -91,6 +91,13 @@ class OrderImportSummary:
 Progress = Callable[[OrderImportSummary], None]
 
 
+def _bare_carriage_returns(path: Path) -> bool:
+    """Whether the file's first lines end with CR alone (no LF anywhere in its start)."""
+    with path.open("rb") as handle:
+        start = handle.read(65536)
+    return b"\r" in start and b"\n" not in start
+
+
 def import_orders(*, actor, path: Path | str, dry_run: bool = False, rejects_path: Path | str | None = None,
                   progress: Progress | None = None, chunk_lines: int = CHUNK_LINES,
                   commit_lines: int = COMMIT_LINES, workers: int | None = None) -> OrderImportSummary:
@@ -106,6 +113,12 @@ def import_orders(*, actor, path: Path | str, dry_run: bool = False, rejects_pat
     except csv.Error as exc:
         raise ValidationFailed({"file": f"The file cannot be read as CSV ({exc}). Save it again as CSV with "
                                         "ordinary line breaks."}) from exc
+    if _bare_carriage_returns(path):
+        # The contact importer reads such files row by row; this one cuts the file into byte
+        # chunks at line feeds for its workers, so it asks for ordinary line breaks instead.
+        raise ValidationFailed({"file": "The file cannot be read as CSV here: its lines end with a bare carriage "
+                                        "return (an old Mac format). Save it again as CSV with ordinary line "
+                                        "breaks."})
     if next(iter_rows(path, fmt), None) is None:
         raise ValidationFailed({"file": "The file has a header row but no data rows below it."})
     index, names, ignored = map_columns(fmt.headers)
