@@ -283,10 +283,54 @@ def _choose_and_fit(table, ids, days, as_of: dt.date, config: Config, record: di
         if name != chosen:
             reason += f"; {chosen} could not be fitted on the whole history, so {name} is used"
         record.update(chosen=name, why=reason, fit=fit.as_dict())
-        return name, fit
+        return name, _for_prediction(fit, record)
     record.update(chosen="", why=reason + "; no purchase model could be fitted: "
                   + "; ".join(record["failures"].values()))
     return "", None
+
+
+# Above this a + b, BG/NBD predictions go through its slow numerical path (see below).
+BETA_CONCENTRATION = 5_000.0
+
+
+class ConcentratedBGNBD:
+    """BG/NBD predictions for a fit that gives every customer the same dropout chance.
+
+    When the data say everyone has the same chance of leaving after a purchase, the estimate runs
+    to huge a and b (say 77,000 and 670,000) with that chance as p = a / (a + b). At such values
+    the engine's hypergeometric function gives way to a numerical integral that takes seconds per
+    customer history (a refresh of 500 customers ran for minutes). Expected purchases depend on
+    a + b through the spread of the dropout chance, whose variance shrinks as 1 / (a + b), so
+    they are computed at a + b = 2,500 and 5,000 (milliseconds each) and extrapolated to the
+    estimate's concentration: 2 v(5,000) - v(2,500). Against slow exact values this agrees to
+    about 0.01% over all customers. The chance alive has a closed form and uses the estimate.
+    """
+
+    def __init__(self, fit):
+        self.fit, self.model, self.params = fit, fit.model, fit.params
+        r, alpha, a, b = (fit.params[n] for n in ("r", "alpha", "a", "b"))
+        p = a / (a + b)
+        self.low, self.high = (fit.with_params([r, alpha, p * c, (1 - p) * c])
+                               for c in (BETA_CONCENTRATION / 2, BETA_CONCENTRATION))
+
+    def probability_alive(self, frequency, recency, T):
+        return self.fit.probability_alive(frequency, recency, T)
+
+    def expected_purchases(self, t, frequency, recency, T):
+        high = self.high.expected_purchases(t, frequency, recency, T)
+        low = self.low.expected_purchases(t, frequency, recency, T)
+        return np.maximum(2 * high - low, 0.0)
+
+
+def _for_prediction(fit, record: dict):
+    """The fit as it predicts (see ConcentratedBGNBD); the stored fit keeps the estimate."""
+    if fit.model != "bg_nbd" or fit.params["a"] + fit.params["b"] <= BETA_CONCENTRATION:
+        return fit
+    a, b = fit.params["a"], fit.params["b"]
+    record["prediction"] = (f"a + b = {a + b:,.0f}: the same dropout chance ({a / (a + b):.3f}) for everyone; "
+                            f"expected purchases extrapolated from a + b = {BETA_CONCENTRATION / 2:,.0f} and "
+                            f"{BETA_CONCENTRATION:,.0f}")
+    return ConcentratedBGNBD(fit)
 
 
 def _fit_spend(x, monetary, config: Config, record: dict):
