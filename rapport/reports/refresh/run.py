@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from django.conf import settings
@@ -30,6 +31,7 @@ from .storing import ScoreWriter, components_json
 
 Progress = Callable[[str, int, int], None]
 BACKGROUND_FROM = 200_000  # customers in the first population
+PARALLEL_FROM = 1_000_000  # orders
 
 
 def insights_config() -> Config:
@@ -110,17 +112,44 @@ def refresh_scores(*, as_of: dt.date | None = None, run: ModelRun | None = None,
     return run
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What one population's health reads besides the orders."""
+
+    activity: engagement.Engagement
+    last_contact: tuple
+    deals: tuple
+
+
+def read_inputs(column: str, end: dt.datetime) -> Inputs:
+    return Inputs(activity=engagement.load_engagement(column, end),
+                  last_contact=engagement.load_last_contact(column, end), deals=engagement.load_open_deals(column, end))
+
+
+def _read_inputs_apart(column: str, end: dt.datetime) -> Inputs:
+    try:
+        return read_inputs(column, end)
+    finally:
+        connection.close()  # this thread's own connection
+
+
 def _refresh(run: ModelRun, as_of: dt.date, weights: dict, config: Config, clock: Stopwatch) -> None:
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     clock.stage("load orders")
     orders = order_loading.load_orders(end, progress=clock.advance)
+    populations = [(kind, column, ids) for kind, column, ids in (("contact", "contact_id", orders.contact),
+                                                                  ("company", "company_id", orders.company))
+                   if (ids > 0).any()]
+    # On a big SQLite refresh, events, seller contacts and deals are read on a second connection
+    # while the models are fitted: SQLite works without Python's lock, the fits mostly with it.
+    apart = len(orders) > PARALLEL_FROM and connection.vendor == "sqlite" and not connection.in_atomic_block
+    reader = ThreadPoolExecutor(max_workers=1) if apart else None
+    inputs = {kind: reader.submit(_read_inputs_apart, column, end) for kind, column, _ in populations} if apart else {}
     counts, records, contacts = {}, {}, None
     writer = None
     try:
-        for kind, column, ids in (("contact", "contact_id", orders.contact), ("company", "company_id", orders.company)):
+        for kind, column, ids in populations:
             rows = ids > 0
-            if not rows.any():
-                continue
             clock.stage(f"{kind}: lost renewals")
             lost = engagement.load_lost_renewals(column, end)
             scores = score_population(
@@ -130,8 +159,10 @@ def _refresh(run: ModelRun, as_of: dt.date, weights: dict, config: Config, clock
                 fallback=contacts)
             if kind == "contact":
                 contacts = scores
+            clock.stage(f"{kind}: read events, contacts, deals")
+            found = inputs[kind].result() if apart else read_inputs(column, end)
             clock.stage(f"{kind}: health")
-            columns = _columns(scores, column, end, weights)
+            columns = _columns(scores, end, weights, found)
             records[kind], counts[kind] = scores.record, len(scores)
             if writer is None:
                 # A big refresh writes the contacts' scores while it scores the companies.
@@ -148,6 +179,9 @@ def _refresh(run: ModelRun, as_of: dt.date, weights: dict, config: Config, clock
         if writer is not None:
             writer.abort()
         raise
+    finally:
+        if reader is not None:
+            reader.shutdown(wait=True, cancel_futures=True)
     clock.stage(None)
     clock.timings["store: writing (beside the scoring)" if writer.background else "store: writing"] = writer.seconds
     run.chosen_model = records.get("contact", {}).get("chosen", "")
@@ -161,16 +195,16 @@ def _refresh(run: ModelRun, as_of: dt.date, weights: dict, config: Config, clock
     run.contractual = int(records.get("contact", {}).get("sbg", {}).get("contracts", 0))
 
 
-def _columns(scores: Scores, column: str, end: dt.datetime, weights: dict) -> dict[str, np.ndarray]:
+def _columns(scores: Scores, end: dt.datetime, weights: dict, found: Inputs) -> dict[str, np.ndarray]:
     """The stored columns of one population, with health and the facts it rests on."""
     ids = scores.ids
     spread = engagement.spread
-    activity = engagement.load_engagement(column, end)
+    activity = found.activity
     recent = spread(ids, activity.ids, activity.events_recent, 0)
     before = spread(ids, activity.ids, activity.events_before, 0)
-    contact_ids, contact_seconds = engagement.load_last_contact(column, end)
+    contact_ids, contact_seconds = found.last_contact
     last_contact = spread(ids, contact_ids, contact_seconds.astype(np.float64), np.nan)
-    deal_ids, open_deals, moving, stalled = engagement.load_open_deals(column, end)
+    deal_ids, open_deals, moving, stalled = found.deals
     open_deals = spread(ids, deal_ids, open_deals, 0)
     moving = spread(ids, deal_ids, moving, 0)
     stalled = spread(ids, deal_ids, stalled, 0)

@@ -31,7 +31,7 @@ def test_refresh_scores_every_customer_and_records_the_run(book):
     assert run.why.startswith(run.chosen_model)
     assert set(run.fits["contacts"]["calibration"]["fits"]) <= {"bg_nbd", "pareto_nbd"}
     assert run.fits["contacts"]["fit"]["model"] == run.chosen_model
-    assert set(run.timings) >= {"load orders", "contact: fit", "store"}
+    assert set(run.timings) >= {"load orders", "contact: read events, contacts, deals", "contact: fit", "store"}
     for score in CustomerScore.objects.all():
         assert 0.0 <= score.probability_alive <= 1.0
         assert 0 <= score.health <= 100
@@ -244,6 +244,7 @@ def test_a_big_refresh_writes_contacts_beside_scoring_companies(book, monkeypatc
     # Every refresh counts as big here: the contacts' scores go in on the writer thread (with its
     # own connection, so this test commits its data) while the companies are scored.
     monkeypatch.setattr("rapport.reports.refresh.run.BACKGROUND_FROM", 0)
+    monkeypatch.setattr("rapport.reports.refresh.run.PARALLEL_FROM", 0)  # and events are read apart
     from django.db import connection
 
     run = refresh_scores(as_of=AS_OF)
