@@ -48,9 +48,11 @@ def contact_list(request: HttpRequest) -> HttpResponse:
                                        size=request_page_size(request))
         # A searched list counts no further than 200 matches: a common prefix ("mar") matches
         # tens of thousands of a million contacts, and counting them all would cost more than
-        # the page itself. Unsearched lists count to 10,000.
-        total, more = capped_count(selectors.filter_contacts(request.user, params),
-                                   cap=200 if params.get("q") else 10_000)
+        # the page itself. A list narrowed by score bands counts to 1,000 (each match is checked
+        # against its score: 300 ms to reach 10,000 for a seller on a million customers).
+        # Other lists count to 10,000.
+        cap = 200 if params.get("q") else 1_000 if params.get("health") or params.get("alive") else 10_000
+        total, more = capped_count(selectors.filter_contacts(request.user, params), cap=cap)
     except ValidationFailed as exc:
         page, total, more, error = None, 0, False, exc.errors
     tag_ids = {}
