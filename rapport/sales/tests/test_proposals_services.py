@@ -274,10 +274,8 @@ def test_list_by_deal_pages_and_hides_other_teams(seller, other_seller, deal, pr
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
                     reason="SQLite serialises writing transactions; the race needs PostgreSQL")
 # Under pytest-xdist the serialized rollback's reload of the database collides with the content
-# types post_migrate re-created (seen on SQLite and PostgreSQL); run it in one process:
-# DATABASE_URL=postgresql://... pytest -p no:xdist rapport/sales/tests/test_proposals_services.py
-@pytest.mark.skipif(bool(os.environ.get("PYTEST_XDIST_WORKER")),
-                    reason="needs a single test process (serialized rollback under xdist)")
+# types post_migrate re-created, so scripts/test.sh runs this marker in one process of its own.
+@pytest.mark.single_process
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sellers_numbering_at_the_same_moment_get_two_numbers(seller, products):
     """On PostgreSQL two transactions really run side by side: both read the same last number, the
