@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "rapport.people",
     "rapport.timeline",
     "rapport.sales",
+    "rapport.leads",
+    "rapport.assistant",
     "rapport.reports",
     "rapport.api",
     "rapport.web",

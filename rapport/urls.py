@@ -9,6 +9,8 @@ urlpatterns = [
     path("import/", include("rapport.people.imports.urls")),
     path("", include("rapport.timeline.urls")),
     path("", include("rapport.sales.urls")),
+    path("", include("rapport.leads.urls")),
+    path("", include("rapport.assistant.urls")),
     path("", include("rapport.reports.urls")),
     path("", include("rapport.web.urls")),
 ]

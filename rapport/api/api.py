@@ -14,6 +14,8 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
 
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
+from rapport.assistant.api import router as assistant_router
+from rapport.leads.api import router as leads_router
 from rapport.people.api import router as people_router
 from rapport.reports.api import router as reports_router
 from rapport.sales.api import router as sales_router
@@ -58,6 +60,8 @@ api.add_router("/", people_router)
 api.add_router("/", timeline_router)
 api.add_router("/", sales_router)
 api.add_router("/", reports_router)
+api.add_router("/", leads_router)
+api.add_router("/", assistant_router)
 
 
 def _location(request) -> str:

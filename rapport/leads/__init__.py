@@ -1,0 +1,1 @@
+"""Leads: capture (forms, tracking, API, import), anonymous to known, qualification, scoring, routing and hand-off."""
