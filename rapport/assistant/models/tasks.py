@@ -1,0 +1,3 @@
+"""Tasks, follow-up rules and cadences."""
+
+from __future__ import annotations
