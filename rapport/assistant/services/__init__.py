@@ -1,0 +1,1 @@
+"""Writes: tasks and rules in tasks.py/rules.py, meetings and e-mail in meetings.py/mail.py."""
