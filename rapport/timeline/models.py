@@ -26,6 +26,7 @@ class EventKind(models.TextChoices):
     DEAL = "deal", "Deal"
     PROPOSAL = "proposal", "Proposal"
     RECORD = "record", "Record changed"
+    LEAD = "lead", "Lead"
 
 
 ACTIVITY_KINDS = (EventKind.NOTE, EventKind.CALL, EventKind.MEETING, EventKind.EMAIL)
