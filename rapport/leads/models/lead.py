@@ -165,3 +165,24 @@ class Lead(TrackedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class LeadRequestKey(models.Model):
+    """An API client's `Idempotency-Key` for creating leads, kept per user.
+
+    A retried request (same user, same key) gets the first reply again instead of a second lead;
+    the same key with a different body is refused, because the client has mixed up two requests.
+    Only successful requests are kept: a refused one may be corrected and sent again with its key.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=40)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=201)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="lead_request_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="lead_request_key_age_idx")]
