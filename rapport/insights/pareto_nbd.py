@@ -176,12 +176,21 @@ class _Likelihood:
         common = gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         pair_x, pair_T = xv[self.xT_x], Tv[self.xT_T]
         stays = (-(r + pair_x) * np.log(alpha + pair_T) - s * np.log(beta + pair_T))[self.row_xT]
-        # z is largest at the start of the interval, so a safe t_x makes the whole row safe.
-        safe_tx = abs(alpha - beta) / (max(alpha, beta) + txv) <= Z_SAFE
+        # z is largest at the start of the interval, so a safe t_x makes the whole row safe. The
+        # series is evaluated only where it is safe: near z = 1 with large parameters (s and beta
+        # in the thousands, where a search can wander) scipy's 2F1 takes milliseconds per value.
+        gap, top = abs(alpha - beta), max(alpha, beta)
+        safe_tx = gap / (top + txv) <= Z_SAFE
+        safe_upper = safe_tx[self.xtx_tx]
+        safe_lower = gap / (top + pair_T) <= Z_SAFE
+        upper_pairs = np.full(len(safe_upper), np.nan)
+        lower_pairs = np.full(len(safe_lower), np.nan)
         log_j = np.full(len(self.weights), np.nan)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            upper = _log_I(r, alpha, s, beta, xv[self.xtx_x], txv[self.xtx_tx])[self.row_xtx]
-            lower = _log_I(r, alpha, s, beta, pair_x, pair_T)[self.row_xT]
+            upper_pairs[safe_upper] = _log_I(r, alpha, s, beta, xv[self.xtx_x][safe_upper],
+                                             txv[self.xtx_tx][safe_upper])
+            lower_pairs[safe_lower] = _log_I(r, alpha, s, beta, pair_x[safe_lower], pair_T[safe_lower])
+            upper, lower = upper_pairs[self.row_xtx], lower_pairs[self.row_xT]
             safe = safe_tx[self.tx_code]
             log_j[safe] = (upper[safe] + np.log(-np.expm1(np.minimum(lower[safe] - upper[safe], 0.0)))
                            - np.log(r + s + self.x[safe]))

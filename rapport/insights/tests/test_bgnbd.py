@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.special import betaln
 
-from rapport.insights import BGNBDFit, fit_bgnbd
+from rapport.insights import BGNBDFit, bgnbd, fit_bgnbd
 from rapport.insights.bgnbd import _expected_if_alive, _expected_if_alive_numeric, _Likelihood, log_likelihood
 
 from .conftest import simulate_bgnbd
@@ -177,3 +177,37 @@ def test_scores_are_finite_bounded_and_grow_with_the_horizon(params, rows):
     assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
     assert np.all(expected[0] == 0)
     assert np.all(np.diff(expected, axis=0) >= -1e-9 * (1 + expected[1:]))
+
+
+def test_a_fit_with_one_dropout_chance_for_everyone_predicts_without_the_slow_integral(monkeypatch):
+    # Large a and b: the same chance p = a / (a + b) of leaving after each purchase for everyone.
+    # The numerical integral took minutes for 500 histories at such values; it must not be needed.
+    a, b = 77_423.0, 667_269.0
+    fit = BGNBDFit.from_params({"r": 0.84, "alpha": 21.6, "a": a, "b": b})
+    x, t_x, T = np.array([0.0, 3, 12, 40]), np.array([0.0, 20, 60, 69]), np.array([30.0, 40, 70, 70])
+
+    def slow(*args):
+        raise AssertionError("the slow numerical integral was used")
+
+    monkeypatch.setattr(bgnbd, "_expected_if_alive_numeric", slow)
+    expected = fit.expected_purchases(52.0, x, t_x, T)
+    monkeypatch.undo()
+    # Expected purchases approach their limit as 1 / (a + b): two concentrations still computed
+    # directly at this horizon (6,000 and 8,000) pin it, and this a + b is so large that its value
+    # is the limit's to 0.02%.
+    p = a / (a + b)
+    v1, v2 = (bgnbd._expected_if_alive_direct({"r": 0.84, "alpha": 21.6, "a": p * c, "b": (1 - p) * c}, x, T, 52.0)
+              for c in (6_000.0, 8_000.0))
+    alive = fit.probability_alive(x, t_x, T)
+    assert expected == pytest.approx((4 * v2 - 3 * v1) * alive, rel=2e-3)
+
+
+def test_a_moderately_concentrated_fit_is_computed_directly():
+    params = {"r": 0.84, "alpha": 21.6, "a": 300.0, "b": 1_500.0}
+    x, T = np.array([0.0, 3, 12, 40]), np.array([30.0, 40, 70, 70])
+    assert np.array_equal(bgnbd._expected_if_alive(params, x, T, 52.0),
+                          bgnbd._expected_if_alive_direct(params, x, T, 52.0))
+    # ...and just above the direct range the interpolation joins it smoothly.
+    above = dict(params, a=300.0 * 2_100 / 1_800, b=1_500.0 * 2_100 / 1_800)
+    assert bgnbd._expected_if_alive(above, x, T, 52.0) == pytest.approx(
+        bgnbd._expected_if_alive_direct(above, x, T, 52.0), rel=1e-3)

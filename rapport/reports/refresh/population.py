@@ -33,6 +33,7 @@ from rapport.insights import (
     per_period_rate,
     rfm_summary,
 )
+from rapport.insights.bgnbd import QUICK_CONCENTRATIONS
 
 from .contracts import NoContractModel, score_contracts
 
@@ -283,57 +284,21 @@ def _choose_and_fit(table, ids, days, as_of: dt.date, config: Config, record: di
         if name != chosen:
             reason += f"; {chosen} could not be fitted on the whole history, so {name} is used"
         record.update(chosen=name, why=reason, fit=fit.as_dict())
-        return name, _for_prediction(fit, record)
+        _note_concentration(fit, record)
+        return name, fit
     record.update(chosen="", why=reason + "; no purchase model could be fitted: "
                   + "; ".join(record["failures"].values()))
     return "", None
 
 
-# Concentrations a + b at which the engine predicts quickly for horizons up to ten years; above
-# the largest, its hypergeometric function can give way to a slow numerical integral.
-QUICK_CONCENTRATIONS = (500.0, 1_000.0, 2_000.0)
-
-
-class ConcentratedBGNBD:
-    """BG/NBD predictions for a fit whose dropout chances hardly vary between customers.
-
-    When the data say everyone has about the same chance of leaving after a purchase, the
-    estimate runs to large a and b (say 77,000 and 670,000) with that chance as p = a / (a + b).
-    At such values the engine's hypergeometric function gives way to a numerical integral that
-    takes seconds per customer history (a refresh of 500 customers ran for minutes). Expected
-    purchases depend on a + b through the spread of the dropout chance, smoothly in 1 / (a + b),
-    so they are computed at a + b = 500, 1,000 and 2,000 with the same p (milliseconds each) and
-    interpolated quadratically in 1 / (a + b) to the estimate's value. Against slow exact values
-    this agrees to 0.005% over all customers and 0.2% for any one. The chance alive has a closed
-    form and uses the estimate itself.
-    """
-
-    def __init__(self, fit):
-        self.fit, self.model, self.params = fit, fit.model, fit.params
-        r, alpha, a, b = (fit.params[n] for n in ("r", "alpha", "a", "b"))
-        p = a / (a + b)
-        self.quick = [fit.with_params([r, alpha, p * c, (1 - p) * c]) for c in QUICK_CONCENTRATIONS]
-        # Lagrange weights of the three points u = 1 / c at the estimate's u.
-        u = [1.0 / c for c in QUICK_CONCENTRATIONS]
-        target = 1.0 / (a + b)
-        self.weights = [np.prod([(target - u[j]) / (u[i] - u[j]) for j in range(3) if j != i]) for i in range(3)]
-
-    def probability_alive(self, frequency, recency, T):
-        return self.fit.probability_alive(frequency, recency, T)
-
-    def expected_purchases(self, t, frequency, recency, T):
-        values = [fit.expected_purchases(t, frequency, recency, T) for fit in self.quick]
-        return np.maximum(sum(w * v for w, v in zip(self.weights, values, strict=True)), 0.0)
-
-
-def _for_prediction(fit, record: dict):
-    """The fit as it predicts (see ConcentratedBGNBD); the stored fit keeps the estimate."""
+def _note_concentration(fit, record: dict) -> None:
+    """Say so in the run's record when BG/NBD found one dropout chance for everyone: its predictions
+    are then interpolated (see the engine's `bgnbd._expected_if_alive`), which a reader should know."""
     if fit.model != "bg_nbd" or fit.params["a"] + fit.params["b"] <= QUICK_CONCENTRATIONS[-1]:
-        return fit
+        return
     a, b = fit.params["a"], fit.params["b"]
     record["prediction"] = (f"a + b = {a + b:,.0f}: nearly the same dropout chance ({a / (a + b):.3f}) for "
                             "everyone; expected purchases interpolated from a + b = 500, 1,000 and 2,000")
-    return ConcentratedBGNBD(fit)
 
 
 def _fit_spend(x, monetary, config: Config, record: dict):
