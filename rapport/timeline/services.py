@@ -131,6 +131,11 @@ def log_activity(*, actor, data: dict[str, Any], contact=None, company=None, dea
         payload={k: v for k, v in {"minutes": activity.duration_minutes, "outcome": activity.outcome,
                                    "direction": activity.direction}.items() if v},
     )
+    if contact is not None and activity.kind != "note":
+        # A call, e-mail or meeting answers the contact's open leads (their first-response clock).
+        from rapport.leads.routing import record_first_response
+
+        record_first_response(contact=contact, kind=activity.kind, occurred_at=activity.occurred_at, actor=actor)
     return activity
 
 
