@@ -1,0 +1,362 @@
+"""Follow-up rules: find what needs a follow-up, in bulk, and make each task once.
+
+Each rule is one or two set-based reads (no query per customer) that yield candidates, each
+with a trigger key naming what made the rule fire. `_create_missing` drops the candidates whose
+key the rule has already used, inserts the rest in batches with one audit entry each, and the
+database's unique (rule, trigger key) constraint settles any race between two runs. So a rule
+run any number of times, by the worker, cron and an admin at once, makes each task once; a
+task that was done or cancelled is not made again for the same trigger.
+
+The rules and their knobs (`FollowUpRule.days` is N; `settings` holds the rest):
+
+- after_meeting: a logged meeting (a meeting activity) gets "follow up" due N days after it.
+  Only meetings in the last `look_back_days` (14) count, so switching the rule on does not
+  flood anyone with follow-ups of last year's meetings.
+- stalled_deal: an open deal with no activity for N days gets "revive" due today. The trigger
+  is the deal and its last activity day: new activity and a new silence make a new task.
+- new_customer: a customer's check-ins `check_in_days` (7, 30, 90) days after their first
+  purchase, each made once, while its day is at most N days past (a late run catches up).
+- purchase_interval: a customer with at least `min_orders` (2) orders whose usual interval
+  between purchases has passed by more than N days, and by fewer than `give_up_after_intervals`
+  (3) intervals (after that they are a lost customer for the health list, not a reminder). The
+  interval is the stored score's (`CustomerScore.usual_interval_days`, written by the insights
+  refresh) or, before any refresh, computed from the orders.
+- lead_sla: an open lead nobody has answered whose first-response deadline is within
+  `hours_before` (4) hours, or passed in the last 7 days, gets "respond" due at the deadline.
+
+Tasks go to the record's owner (the meeting's logger, the deal's, customer's or lead's owner);
+records without one are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, Max, Min, OuterRef
+from django.utils import timezone
+
+from rapport.core.errors import ValidationFailed
+from rapport.core.models import AuditAction, AuditEntry
+
+from ..models import FollowUpRule, RuleKind, Task, TaskOrigin, TaskPriority
+
+BATCH = 5000
+KEY_CHUNK = 2000
+
+
+@dataclass
+class Candidate:
+    key: str
+    title: str
+    reason: str
+    assignee_id: int | None
+    team_id: int | None
+    due_at: dt.datetime
+    contact_id: int | None = None
+    company_id: int | None = None
+    deal_id: int | None = None
+    lead_id: int | None = None
+    priority: str | None = None
+
+
+@dataclass
+class RuleResult:
+    kind: str
+    candidates: int = 0
+    created: int = 0
+    skipped_no_owner: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class RunSummary:
+    results: list[RuleResult] = field(default_factory=list)
+    cadence_tasks: int = 0
+    cadences_stopped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def created(self) -> int:
+        return sum(r.created for r in self.results) + self.cadence_tasks
+
+
+def _name(first: str | None, last: str | None, fallback: str) -> str:
+    return f"{first or ''} {last or ''}".strip() or fallback
+
+
+def _setting(rule: FollowUpRule, name: str, default: Any) -> Any:
+    return (rule.settings or {}).get(name, default)
+
+
+# --- the rules ----------------------------------------------------------------------------
+
+def after_meeting(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+    from rapport.timeline.models import Activity
+
+    since = now - dt.timedelta(days=int(_setting(rule, "look_back_days", 14)))
+    rows = (Activity.objects.filter(kind="meeting", deleted_at__isnull=True, occurred_at__gte=since,
+                                    occurred_at__lte=now)
+            .values_list("id", "occurred_at", "owner_id", "team_id", "contact_id", "company_id", "deal_id",
+                         "subject", "contact__first_name", "contact__last_name", "company__name", "deal__name"))
+    for (pk, at, owner, team, contact, company, deal, subject, first, last, company_name, deal_name) in rows.iterator(
+            chunk_size=BATCH):
+        who = _name(first, last, "") or company_name or deal_name or "the customer"
+        yield Candidate(
+            key=f"activity:{pk}", title=f"Follow up on the meeting with {who}"[:200],
+            reason=(f"Meeting on {at:%Y-%m-%d}{f' ({subject})' if subject else ''}: the rule asks for a follow-up "
+                    f"{rule.days} day(s) after a meeting.")[:300],
+            assignee_id=owner, team_id=team, due_at=at + dt.timedelta(days=rule.days), contact_id=contact,
+            company_id=company, deal_id=deal)
+
+
+def stalled_deal(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+    from rapport.sales.models import Deal, DealStatus
+
+    cutoff = now - dt.timedelta(days=rule.days)
+    rows = (Deal.objects.filter(status=DealStatus.OPEN, deleted_at__isnull=True, last_activity_at__lt=cutoff)
+            .values_list("id", "name", "owner_id", "team_id", "company_id", "last_activity_at"))
+    for pk, name, owner, team, company, last in rows.iterator(chunk_size=BATCH):
+        silent = (now - last).days
+        yield Candidate(
+            key=f"deal:{pk}:{last:%Y-%m-%d}", title=f"Revive the deal {name}"[:200],
+            reason=(f"No activity on this deal for {silent} days (since {last:%Y-%m-%d}); the rule flags open deals "
+                    f"after {rule.days} days.")[:300],
+            assignee_id=owner, team_id=team, due_at=now, deal_id=pk, company_id=company)
+
+
+def new_customer(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+    from rapport.sales.models import Order
+
+    offsets = sorted({int(d) for d in _setting(rule, "check_in_days", [7, 30, 90])})
+    if not offsets:
+        return
+    window = dt.timedelta(days=max(rule.days, 1))
+    # Only customers whose first order is recent enough for a check-in still to be due: read
+    # the recent orders (order date index) and drop contacts with an earlier order.
+    lower = now - dt.timedelta(days=offsets[-1]) - window
+    earlier = Order.objects.filter(contact_id=OuterRef("contact_id"), ordered_at__lt=lower, deleted_at__isnull=True)
+    rows = (Order.objects.filter(ordered_at__gte=lower, ordered_at__lte=now, contact__isnull=False,
+                                 deleted_at__isnull=True, contact__deleted_at__isnull=True)
+            .filter(~Exists(earlier))
+            .values("contact_id", "contact__owner_id", "contact__team_id", "contact__company_id",
+                    "contact__first_name", "contact__last_name")
+            .annotate(first=Min("ordered_at")).order_by())
+    for row in rows.iterator(chunk_size=BATCH):
+        first = row["first"]
+        for offset in offsets:
+            day = first + dt.timedelta(days=offset)
+            if now - window <= day <= now:
+                who = _name(row["contact__first_name"], row["contact__last_name"], "the new customer")
+                yield Candidate(
+                    key=f"contact:{row['contact_id']}:day{offset}", title=f"Day-{offset} check-in with {who}"[:200],
+                    reason=(f"First purchase on {first:%Y-%m-%d}: new customers get a check-in {offset} days "
+                            "after it.")[:300],
+                    assignee_id=row["contact__owner_id"], team_id=row["contact__team_id"], due_at=day,
+                    contact_id=row["contact_id"], company_id=row["contact__company_id"])
+
+
+def _intervals_from_scores(min_orders: int, since: dt.datetime):
+    from rapport.reports.models import CustomerScore
+
+    return (CustomerScore.objects.filter(contact__isnull=False, usual_interval_days__gt=0, orders__gte=min_orders,
+                                         last_order_at__gte=since, contact__deleted_at__isnull=True)
+            .values_list("contact_id", "last_order_at", "usual_interval_days", "contact__owner_id",
+                         "contact__team_id", "contact__company_id", "contact__first_name", "contact__last_name"))
+
+
+def _intervals_from_orders(min_orders: int, since: dt.datetime):
+    """Before any insights refresh: (last - first) / (orders - 1) per customer, contract
+    renewals left out as the refresh does."""
+    from rapport.sales.models import Order
+
+    rows = (Order.objects.filter(contact__isnull=False, deleted_at__isnull=True, is_subscription=False,
+                                 contact__deleted_at__isnull=True)
+            .values("contact_id", "contact__owner_id", "contact__team_id", "contact__company_id",
+                    "contact__first_name", "contact__last_name")
+            .annotate(n=Count("id"), first=Min("ordered_at"), last=Max("ordered_at"))
+            .filter(n__gte=min_orders, last__gte=since).order_by())
+    for row in rows.iterator(chunk_size=BATCH):
+        interval = (row["last"] - row["first"]).total_seconds() / 86400 / (row["n"] - 1)
+        if interval > 0:
+            yield (row["contact_id"], row["last"], interval, row["contact__owner_id"], row["contact__team_id"],
+                   row["contact__company_id"], row["contact__first_name"], row["contact__last_name"])
+
+
+def purchase_interval(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+    from rapport.reports.models import CustomerScore
+
+    min_orders = max(int(_setting(rule, "min_orders", 2)), 2)
+    give_up = float(_setting(rule, "give_up_after_intervals", 3))
+    since = now - dt.timedelta(days=3 * 365)
+    if CustomerScore.objects.filter(contact__isnull=False).exists():
+        rows = _intervals_from_scores(min_orders, since).iterator(chunk_size=BATCH)
+        source = "usual interval from the latest insights refresh"
+    else:
+        rows = _intervals_from_orders(min_orders, since)
+        source = "usual interval from their orders"
+    grace = dt.timedelta(days=rule.days)
+    for contact, last, interval, owner, team, company, first_name, last_name in rows:
+        expected = last + dt.timedelta(days=interval)
+        if not (expected + grace <= now < last + dt.timedelta(days=interval * give_up)):
+            continue
+        who = _name(first_name, last_name, "the customer")
+        yield Candidate(
+            key=f"contact:{contact}:after:{last:%Y-%m-%d}", title=f"Check in with {who}: next purchase overdue"[:200],
+            reason=(f"Usually buys every {interval:.0f} days ({source}); last purchase {last:%Y-%m-%d}, "
+                    f"{(now - last).days} days ago.")[:300],
+            assignee_id=owner, team_id=team, due_at=now, contact_id=contact, company_id=company)
+
+
+def lead_sla(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+    from rapport.leads.models import OPEN_STATUSES, Lead
+
+    ahead = now + dt.timedelta(hours=float(_setting(rule, "hours_before", 4)))
+    rows = (Lead.objects.filter(first_response_at__isnull=True, response_due_at__lte=ahead,
+                                response_due_at__gte=now - dt.timedelta(days=7), status__in=OPEN_STATUSES,
+                                deleted_at__isnull=True)
+            .values_list("id", "title", "owner_id", "team_id", "contact_id", "company_id", "response_due_at",
+                         "contact__first_name", "contact__last_name"))
+    for pk, title, owner, team, contact, company, due, first, last in rows.iterator(chunk_size=BATCH):
+        who = _name(first, last, "a new lead")
+        late = due < now
+        yield Candidate(
+            key=f"lead:{pk}:{due:%Y-%m-%dT%H:%M}", title=f"Respond to {who}"[:200],
+            reason=(f"{'First response was due' if late else 'First response due'} {due:%Y-%m-%d %H:%M} UTC"
+                    f"{f' ({title})' if title else ''}; nobody has answered yet.")[:300],
+            assignee_id=owner, team_id=team, due_at=due, contact_id=contact, company_id=company, lead_id=pk,
+            priority=TaskPriority.HIGH)
+
+
+RULES: dict[str, Callable[[FollowUpRule, dt.datetime], Iterable[Candidate]]] = {
+    RuleKind.AFTER_MEETING: after_meeting,
+    RuleKind.STALLED_DEAL: stalled_deal,
+    RuleKind.NEW_CUSTOMER: new_customer,
+    RuleKind.PURCHASE_INTERVAL: purchase_interval,
+    RuleKind.LEAD_SLA: lead_sla,
+}
+
+
+# --- making the tasks ---------------------------------------------------------------------
+
+def _known_keys(rule: FollowUpRule, keys: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(keys), KEY_CHUNK):
+        known.update(Task.objects.filter(rule=rule, trigger_key__in=keys[start:start + KEY_CHUNK])
+                     .values_list("trigger_key", flat=True))
+    return known
+
+
+def _audit_rows(rule: FollowUpRule, tasks: list[Task], now: dt.datetime) -> list[AuditEntry]:
+    return [AuditEntry(at=now, actor=None, action=AuditAction.CREATE, record_type="assistant.task",
+                       record_id=t.pk, source="system",
+                       changes={"title": [None, t.title], "rule": [None, rule.kind], "reason": [None, t.reason],
+                                "assignee": [None, t.assignee_id],
+                                "due_at": [None, t.due_at.isoformat() if t.due_at else None]})
+            for t in tasks]
+
+
+def _insert(rule: FollowUpRule, batch: list[Candidate], now: dt.datetime) -> int:
+    tasks = [Task(title=c.title, reason=c.reason, assignee_id=c.assignee_id, team_id=c.team_id, due_at=c.due_at,
+                  contact_id=c.contact_id, company_id=c.company_id, deal_id=c.deal_id, lead_id=c.lead_id,
+                  priority=c.priority or rule.priority, origin=TaskOrigin.RULE, rule=rule, trigger_key=c.key,
+                  created_at=now, updated_at=now) for c in batch]
+    try:
+        with transaction.atomic():
+            created = Task.objects.bulk_create(tasks)
+            AuditEntry.objects.bulk_create(_audit_rows(rule, created, now))
+            return len(created)
+    except IntegrityError:
+        # Another run made some of these meanwhile: keep the rest, audit only our own.
+        with transaction.atomic():
+            Task.objects.bulk_create(tasks, ignore_conflicts=True)
+            ours = list(Task.objects.filter(rule=rule, trigger_key__in=[c.key for c in batch], created_at=now))
+            AuditEntry.objects.bulk_create(_audit_rows(rule, ours, now))
+            return len(ours)
+
+
+def _create_missing(rule: FollowUpRule, candidates: Iterable[Candidate], now: dt.datetime,
+                    result: RuleResult) -> None:
+    pending: list[Candidate] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        unique = {c.key: c for c in pending}
+        known = _known_keys(rule, list(unique))
+        fresh = [c for k, c in unique.items() if k not in known]
+        if fresh:
+            result.created += _insert(rule, fresh, now)
+        pending.clear()
+
+    for candidate in candidates:
+        result.candidates += 1
+        if candidate.assignee_id is None:
+            result.skipped_no_owner += 1
+            continue
+        pending.append(candidate)
+        if len(pending) >= BATCH:
+            flush()
+    flush()
+
+
+def check_rule_settings(rule: FollowUpRule) -> None:
+    """Refuse settings a rule cannot run with, naming the setting."""
+    errors = {}
+    settings_ = rule.settings or {}
+    if rule.kind not in RULES:
+        errors["kind"] = f"unknown rule kind {rule.kind!r}"
+    days = settings_.get("check_in_days", [7])
+    if not isinstance(days, list) or not all(isinstance(d, int) and 0 < d <= 3650 for d in days):
+        errors["settings.check_in_days"] = "a list of whole days from 1 to 3650, such as [7, 30, 90]"
+    for name, low, high in (("look_back_days", 1, 365), ("hours_before", 0, 24 * 14), ("min_orders", 2, 1000),
+                            ("give_up_after_intervals", 1, 100)):
+        if name in settings_:
+            value = settings_[name]
+            if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+                errors[f"settings.{name}"] = f"a number from {low} to {high}"
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def run_rule(rule: FollowUpRule, *, now: dt.datetime | None = None) -> RuleResult:
+    now = now or timezone.now()
+    started = time.perf_counter()
+    check_rule_settings(rule)
+    result = RuleResult(kind=rule.kind)
+    _create_missing(rule, RULES[rule.kind](rule, now), now, result)
+    result.seconds = time.perf_counter() - started
+    FollowUpRule.objects.filter(pk=rule.pk).update(last_run_at=now, last_created=result.created)
+    return result
+
+
+def run_follow_up_rules(*, now: dt.datetime | None = None, kinds: list[str] | None = None,
+                        progress: Callable[[str, RuleResult], None] | None = None,
+                        cadences: bool = True) -> RunSummary:
+    """Run every enabled rule (or those named), then advance the cadences. Safe to run again."""
+    from .cadences import advance_enrolments
+
+    started = time.perf_counter()
+    now = now or timezone.now()
+    if kinds:
+        unknown = sorted(set(kinds) - set(RULES))
+        if unknown:
+            raise ValidationFailed({"rule": f"unknown rule(s) {', '.join(unknown)}; choose from {', '.join(RULES)}"})
+    summary = RunSummary()
+    rules = FollowUpRule.objects.filter(enabled=True).order_by("id")
+    if kinds:
+        rules = rules.filter(kind__in=kinds)
+    for rule in rules:
+        result = run_rule(rule, now=now)
+        summary.results.append(result)
+        if progress:
+            progress(rule.kind, result)
+    if cadences and not kinds:
+        advanced = advance_enrolments(now=now)
+        summary.cadence_tasks, summary.cadences_stopped = advanced.tasks, advanced.stopped
+    summary.seconds = time.perf_counter() - started
+    return summary
