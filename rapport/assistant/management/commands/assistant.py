@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from rapport.assistant import mail_jobs
 from rapport.core.errors import ValidationFailed
 
 
@@ -47,6 +48,9 @@ def _rules(command: BaseCommand, *, rules=None, enqueue=False, verbosity=1, **op
 
 ACTIONS = {
     "rules": ("Run the follow-up rules and advance cadences", _rules_arguments, _rules),
+    "reminders": ("E-mail reminders of tasks whose reminder time has come", mail_jobs.reminders_arguments,
+                  mail_jobs.run_reminders),
+    "digest": ("E-mail each user their daily digest", mail_jobs.digest_arguments, mail_jobs.run_digest),
 }
 
 
