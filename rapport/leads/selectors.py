@@ -169,3 +169,34 @@ def list_leads(user, params: dict[str, Any], *, cursor: str | None = None, size:
 
 def leads_of_contact(user, contact, *, limit: int = 20) -> list[Lead]:
     return list(lead_queryset(user).filter(contact=contact).select_related("owner").order_by("-id")[:limit])
+
+
+def qualification_checklist(lead: Lead) -> list[dict[str, Any]]:
+    """Budget, authority, need, timeline and fit: whether each is known (or met) and what it says.
+
+    Fit is met when the fit score reaches scoring's poor-fit threshold."""
+    from rapport.sales.currencies import format_money
+
+    budget = (format_money(lead.budget_amount, lead.budget_currency) if lead.budget_amount is not None
+              else lead.get_budget_band_display() if lead.budget_band else "")
+    categories = [c.name for c in lead.need_categories.all()]
+    need = ", ".join(categories) + (" — " if categories and lead.need else "") + lead.need
+    threshold = _fit_threshold()
+    fit_known = lead.fit_score is not None
+    return [
+        {"key": "budget", "label": "Budget", "met": bool(budget), "value": budget or "Not known yet"},
+        {"key": "authority", "label": "Authority", "met": bool(lead.authority),
+         "value": lead.get_authority_display() if lead.authority else "Not known yet"},
+        {"key": "need", "label": "Need", "met": bool(need), "value": need or "Not known yet"},
+        {"key": "timeline", "label": "Timeline", "met": bool(lead.timeline),
+         "value": lead.get_timeline_display() if lead.timeline else "Not known yet"},
+        {"key": "fit", "label": "Fit", "met": fit_known and lead.fit_score >= threshold,
+         "value": f"{lead.fit_score} / 100 (good fit from {threshold})" if fit_known else "Not scored yet"},
+    ]
+
+
+def _fit_threshold() -> int:
+    from .models import ScoringSettings
+
+    row = ScoringSettings.objects.first()
+    return row.poor_fit_threshold if row is not None else ScoringSettings._meta.get_field("poor_fit_threshold").default
