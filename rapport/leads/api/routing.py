@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from rapport.api.auth import actor_of
 from rapport.api.schemas import InputSchema, Problem, ValidationProblem
@@ -76,6 +76,10 @@ class SettingsOut(Schema):
         return settings.fallback_owner_id
 
     @staticmethod
+    def resolve_first_response_hours(settings) -> Decimal:
+        return Decimal(str(settings.first_response_hours)).quantize(Decimal("0.01"))
+
+    @staticmethod
     def resolve_business_hours(settings) -> dict:
         from ..routing.business_hours import DEFAULT_HOURS
 
@@ -119,7 +123,7 @@ def list_rules(request):
 @router.post("/lead-routing/rules", response={201: RuleOut, **ERRORS})
 def create_rule(request, payload: RuleIn):
     rule = services.create_rule(actor=actor_of(request), data=payload.model_dump(exclude_unset=True), source=SOURCE)
-    return 201, rule
+    return Status(201, rule)
 
 
 @router.get("/lead-routing/rules/{rule_id}", response={200: RuleOut, **ERRORS})
@@ -138,7 +142,7 @@ def update_rule(request, rule_id: int, payload: RuleIn):
 def delete_rule(request, rule_id: int):
     actor = actor_of(request)
     services.delete_rule(actor=actor, rule=services.get_rule(actor, rule_id), source=SOURCE)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/lead-routing/settings", response={200: SettingsOut, **ERRORS})
