@@ -193,6 +193,8 @@ EMAIL_HOST_USER = os.environ.get("RAPPORT_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("RAPPORT_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_flag("RAPPORT_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_EMAIL_FROM", "Rapport <rapport@localhost>")
+# Where people reach Rapport, for links in e-mails sent by background work (no request to ask).
+RAPPORT_BASE_URL = os.environ.get("RAPPORT_BASE_URL", "").strip().rstrip("/")
 if DEBUG and "RAPPORT_EMAIL_HOST" not in os.environ:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 

@@ -52,8 +52,10 @@ def _local(moment: dt.datetime, user) -> str:
     return f"{moment.astimezone(ical.zone_of(profile_of(user).time_zone)):%H:%M}"
 
 
-def _site() -> str:
-    return getattr(settings, "RAPPORT_BASE_URL", "").rstrip("/")
+def _link(text: str, path: str) -> list[str]:
+    """A line with a link, when the site's address is configured (a bare path helps no one)."""
+    base = getattr(settings, "RAPPORT_BASE_URL", "").rstrip("/")
+    return [f"{text}: {base}{path}"] if base else []
 
 
 def send_task_reminders(*, now: dt.datetime | None = None) -> RunReport:
@@ -84,8 +86,8 @@ def send_task_reminders(*, now: dt.datetime | None = None) -> RunReport:
             about = task.contact or task.deal
             when = f" (due {_local(task.due_at, user)})" if task.due_at and not task.all_day else ""
             lines.append(f"- {task.title}{when}" + (f" — {about}" if about else ""))
-        lines += ["", f"Open your agenda: {_site()}/today/", "",
-                  "You can turn these reminders off under Settings → Calendar and e-mail."]
+        lines += ["", *_link("Open your agenda", "/today/"),
+                  "You can turn these reminders off under Calendar and e-mail in Rapport."]
         subject = tasks[0].title if len(tasks) == 1 else f"{len(tasks)} tasks are due"
         sent = _send(user, subject=f"Reminder: {subject}", body="\n".join(lines) + "\n", kind=MailKind.REMINDER,
                      dedupe_key=f"reminder:{user.pk}:{max(t.remind_at for t in tasks).isoformat()}:"
@@ -138,10 +140,11 @@ def digest_for(user, day: dt.date) -> list[str] | None:
     if awaiting:
         lines.append("How did these meetings go? Record the outcome:")
         for meeting in awaiting:
-            lines.append(f"- {meeting.title} ({meeting.ends_at:%d %b}): {_site()}/meetings/{meeting.pk}/outcome/")
+            link = _link("", f"/meetings/{meeting.pk}/outcome/")
+            lines.append(f"- {meeting.title} ({meeting.ends_at:%d %b}){link[0] if link else ''}")
         lines.append("")
-    lines += [f"Open your agenda: {_site()}/today/", "",
-              "You can turn this digest off under Settings → Calendar and e-mail."]
+    lines += [*_link("Open your agenda", "/today/"),
+              "You can turn this digest off under Calendar and e-mail in Rapport."]
     return lines
 
 
