@@ -22,6 +22,7 @@ from rapport.people.exports import csv_response
 from rapport.sales.currencies import round_money
 
 from .. import selectors, services
+from ..imports import views as lead_imports
 from ..models import LeadSource, LeadStatus
 from . import lead_page
 
@@ -158,6 +159,8 @@ urlpatterns = [
     path("leads/", lead_list, name="lead_list"),
     path("leads/export/", lead_export, name="lead_export"),
     path("leads/bulk/", lead_bulk, name="lead_bulk"),
+    path("leads/import/", lead_imports.lead_import, name="lead_import"),
+    path("leads/import/rejects/<str:name>/", lead_imports.lead_import_rejects, name="lead_import_rejects"),
     path("leads/new/", lead_page.lead_create, name="lead_create"),
     path("leads/<int:lead_id>/", lead_page.lead_detail, name="lead_detail"),
     path("leads/<int:lead_id>/edit/", lead_page.lead_edit, name="lead_edit"),

@@ -1,4 +1,4 @@
-"""`rapport import contacts|companies|orders FILE`: the importer from a terminal."""
+"""`rapport import contacts|companies|orders|leads FILE`: the importer from a terminal."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from rapport.people.imports import jobs
 
 
 class Command(BaseCommand):
-    help = ("Import contacts, companies or orders from a CSV file. Contacts are upserted by e-mail, companies by "
-            "web domain, orders (one row per order line) by their external id; rejected rows are written to a "
-            "CSV with their line, column and reason.")
+    help = ("Import contacts, companies, orders or leads from a CSV file. Contacts are upserted by e-mail, companies by "
+            "web domain, orders (one row per order line) by their external id, leads (one per row) on the "
+            "contact with the row's e-mail; rejected rows are written to a CSV with their line, column and reason.")
 
     def add_arguments(self, parser):
-        parser.add_argument("entity", choices=["contacts", "companies", "orders"])
+        parser.add_argument("entity", choices=["contacts", "companies", "orders", "leads"])
         parser.add_argument("file", type=Path)
         parser.add_argument("--user", help="Import as this user (default: the first admin)")
         parser.add_argument("--owner", help="Give the imported records to this user (admins and managers)")
@@ -40,6 +40,14 @@ class Command(BaseCommand):
             except ValidationFailed as exc:
                 raise CommandError("; ".join(exc.errors.values())) from exc
             return run_orders_import(self, actor, options)
+        if options["entity"] == "leads":
+            from rapport.leads.imports.command import run_leads_import
+
+            try:
+                actor = self._actor(options["user"])
+            except ValidationFailed as exc:
+                raise CommandError("; ".join(exc.errors.values())) from exc
+            return run_leads_import(self, actor, options)
         console = Console(stderr=False, highlight=False)
         try:
             actor = self._actor(options["user"])
