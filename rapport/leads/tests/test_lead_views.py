@@ -118,3 +118,10 @@ def test_bulk_assign_and_nurture(seller, teammate, manager, lead):
     _post(client, "/leads/bulk/", {"lead": [lead.pk], "action": "nurture", "reason": reason.pk})
     lead.refresh_from_db()
     assert lead.status == LeadStatus.NURTURE and lead.disqualify_reason == reason
+
+
+def test_contact_page_lists_only_visible_leads(seller, other_seller, lead):
+    html = _get(_client(seller), f"/leads/of-contact/{lead.contact_id}/").content.decode()
+    assert f"/leads/{lead.pk}/" in html and "Wants a demo" in html
+    assert _get(_client(other_seller), f"/leads/of-contact/{lead.contact_id}/").status_code == 404
+    assert "contact-leads" in _get(_client(seller), f"/contacts/{lead.contact_id}/").content.decode()

@@ -223,3 +223,14 @@ def lead_reopen(request: HttpRequest, lead_id: int) -> HttpResponse:
         return render_lead_page(request, lead, status=400, action_error=str(exc))
     messages.success(request, "Lead reopened.")
     return redirect(reverse("lead_detail", args=[lead.pk]))
+
+
+@login_required
+def contact_leads(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """The contact page's Leads card (loaded by htmx): only leads the user may see."""
+    try:
+        contact = people.get_contact(request.user, contact_id)
+    except NotVisible as exc:
+        raise Http404("No such contact") from exc
+    return render(request, "leads/_contact_leads.html",
+                  {"contact": contact, "leads": selectors.leads_of_contact(request.user, contact)})

@@ -168,4 +168,5 @@ urlpatterns = [
     path("leads/<int:lead_id>/convert/", lead_page.lead_convert, name="lead_convert"),
     path("leads/<int:lead_id>/disqualify/", lead_page.lead_disqualify, name="lead_disqualify"),
     path("leads/<int:lead_id>/reopen/", lead_page.lead_reopen, name="lead_reopen"),
+    path("leads/of-contact/<int:contact_id>/", lead_page.contact_leads, name="contact_leads"),
 ]
