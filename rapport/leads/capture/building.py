@@ -15,7 +15,7 @@ from rapport.core.visibility import is_admin, profile_of
 
 from ..models import ConsentMode, TrackedSite, WebForm, WebFormField
 from .forms import all_targets
-from .tracking import BadBatch, clean_origin
+from .tracking import BadBatch, clean_origin, forget_sites
 
 SITE_FIELDS = ["name", "origins", "consent_mode", "active"]
 FORM_FIELDS = ["name", "title", "intro", "submit_label", "thank_you", "consent_wording", "consent_required",
@@ -77,6 +77,8 @@ def save_site(*, actor, data: dict[str, Any], site: TrackedSite | None = None) -
     site.active = _flag(data.get("active", True))
     site.updated_at = timezone.now()
     site.save()
+    forget_sites()
+    transaction.on_commit(forget_sites)  # again: a request may have cached the old row meanwhile
     if creating:
         audit.audit_created(actor=actor, instance=site, fields=SITE_FIELDS)
     elif changes := audit.changes_between(before, audit.snapshot(site, SITE_FIELDS)):

@@ -9,13 +9,21 @@ import time
 import pytest
 from django.test import Client
 
-from rapport.leads.capture import identity
+from rapport.leads.capture import identity, tracking
 from rapport.leads.capture.building import save_site
-from rapport.leads.models import ConsentMode, TrackedSite, Visitor, VisitorPageView
+from rapport.leads.models import ConsentMode, Visitor, VisitorPageView
 from rapport.timeline.models import Event
 
 ORIGIN = "https://www.shop.example"
 VISITOR = "a" * 32
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_sites():
+    # Each test's database has its own sites; the collector's per-process cache must not carry them over.
+    tracking.forget_sites()
+    yield
+    tracking.forget_sites()
 
 
 @pytest.fixture
@@ -159,7 +167,7 @@ def test_do_not_track_and_global_privacy_control_are_honoured(site, header):
 
 
 def test_an_inactive_site_accepts_nothing(site, admin_user):
-    TrackedSite.objects.filter(pk=site.pk).update(active=False)
+    save_site(actor=admin_user, site=site, data={"name": "Shop", "origins": [ORIGIN], "active": False})
     assert post(batch(site)).status_code == 400
 
 
