@@ -18,8 +18,8 @@ HOUR = dt.timedelta(hours=1)
 def lead_for(make_contact, admin_user):
     def make(owner, **extra):
         extra.setdefault("created_at", timezone.now() - 5 * HOUR)
-        return Lead.objects.create(contact=make_contact(admin_user), owner=owner,
-                                   team_id=owner.profile.team_id if owner else None, **extra)
+        extra.setdefault("team_id", owner.profile.team_id if owner else None)
+        return Lead.objects.create(contact=make_contact(admin_user), owner=owner, **extra)
     return make
 
 
@@ -155,3 +155,18 @@ def test_notices_are_shown_and_dismissed_by_their_recipient_only(seller, teammat
     client_for(seller).post("/leads/queue/notices/dismiss/", {}, secure=True)
     assert LeadNotice.objects.get(recipient=seller).read_at is not None
     assert LeadNotice.objects.get(recipient=teammate).read_at is None
+
+
+def test_the_team_queue_shows_a_lead_waiting_without_owner(manager, teams, lead_for):
+    lead = lead_for(None, team_id=teams["north"].pk, response_due_at=timezone.now() - HOUR)
+    html = get(client_for(manager), "/leads/queue/", scope="team").content.decode()
+    assert f'value="{lead.pk}"' in html and "Unassigned" in html
+
+
+def test_the_queue_reads_a_fixed_number_of_queries(seller, lead_for, django_assert_max_num_queries):
+    for _ in range(15):
+        lead_for(seller, response_due_at=timezone.now() + HOUR)
+    client = client_for(seller)
+    get(client, "/leads/queue/")  # warm the session and profile
+    with django_assert_max_num_queries(12):
+        assert get(client, "/leads/queue/").status_code == 200

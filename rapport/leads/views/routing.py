@@ -16,6 +16,7 @@ from rapport.core.selectors import assignable_users
 from ..models import LeadSource
 from ..routing import queue as queue_selectors
 from ..routing import reports as report_selectors
+from .routing_setup import urlpatterns as setup_urlpatterns
 
 QUEUE_FILTERS = ("status", "source", "sla", "score_min", "owner")
 
@@ -122,4 +123,5 @@ urlpatterns = [
     path("leads/queue/bulk/", lead_queue_bulk, name="lead_queue_bulk"),
     path("leads/queue/notices/dismiss/", lead_notices_dismiss, name="lead_notices_dismiss"),
     path("leads/reports/", lead_reports, name="lead_reports"),
+    *setup_urlpatterns,
 ]
