@@ -226,3 +226,94 @@ def mail_preferences(user) -> MailPreferences:
     """The user's preferences; both reminders and the digest are on until they opt out."""
     found = MailPreferences.objects.filter(user=user).first()
     return found or MailPreferences(user=user)
+
+
+# --- the agenda -------------------------------------------------------------------------------
+
+def _value_at_risk(meeting: Meeting):
+    """A meeting about a deal puts the deal's weighted amount at stake (amount × chance)."""
+    from decimal import Decimal
+
+    deal = meeting.deal
+    if deal is None or deal.status != "open":
+        return Decimal(0), ""
+    return deal.amount * Decimal(deal.effective_probability) / 100, deal.currency
+
+
+def _about(meeting: Meeting) -> tuple[str, str]:
+    if meeting.deal_id:
+        return meeting.deal.name, f"/deals/{meeting.deal_id}/"
+    if meeting.contact_id:
+        return str(meeting.contact), f"/contacts/{meeting.contact_id}/"
+    if meeting.company_id:
+        return meeting.company.name, f"/companies/{meeting.company_id}/"
+    return "", ""
+
+
+def agenda_lines(user, day: dt.date) -> list[dict[str, Any]]:
+    """The user's meetings on `day` (their time zone) and the meetings that ended without an
+    outcome, as lines of the Today agenda (`rapport.assistant.selectors.agenda` merges them).
+
+    Each line is a dict:
+      kind            "meeting" or "meeting_outcome" (a past meeting waiting for its notes)
+      title           what the line says
+      reason          why it is on the agenda today
+      at              when (the meeting's start; for outcome prompts its end)
+      value_at_risk   Decimal: the related open deal's weighted amount, else 0
+      currency        the value's currency ("" when 0)
+      record_label, record_url   the contact/deal/company it is about ("" when none)
+      url             the meeting's page (the outcome form for a prompt)
+      actions         [(label, url)], GET links, the first being the main one
+      meeting         the Meeting itself
+    Three queries whatever the number of meetings.
+    """
+    zone = ical.zone_of(profile_of(user).time_zone)
+    lines: list[dict[str, Any]] = []
+    prompts = awaiting_outcome(user, limit=20)
+    prompt_ids = {m.pk for m in prompts}
+    deals = [m.deal for m in prompts if m.deal_id]
+    todays = [m for m in meetings_on(user, day) if m.pk not in prompt_ids]
+    deals += [m.deal for m in todays if m.deal_id]
+    _attach_stages(deals)
+    for meeting in todays:
+        value, currency = _value_at_risk(meeting)
+        label, record_url = _about(meeting)
+        start = meeting.starts_at.astimezone(zone)
+        held = meeting.status == MeetingStatus.DONE
+        invited = meeting.organiser_id != user.pk
+        reason = (f"Meeting at {start:%H:%M}" + (f" with {label}" if label else "")
+                  + (f", organised by {meeting.organiser.get_full_name() or meeting.organiser.username}"
+                     if invited else "") + (" (held)" if held else ""))
+        lines.append({"kind": "meeting", "title": meeting.title, "reason": reason, "at": meeting.starts_at,
+                      "value_at_risk": value, "currency": currency, "record_label": label,
+                      "record_url": record_url, "url": f"/meetings/{meeting.pk}/",
+                      "actions": [("Open meeting", f"/meetings/{meeting.pk}/")]
+                      + ([("Change", f"/meetings/{meeting.pk}/edit/")] if not held and not invited else [])
+                      + ([("Open record", record_url)] if record_url else []),
+                      "meeting": meeting})
+    for meeting in prompts:
+        value, currency = _value_at_risk(meeting)
+        label, record_url = _about(meeting)
+        lines.append({"kind": "meeting_outcome", "title": f"How did “{meeting.title}” go?",
+                      "reason": f"The meeting ended {meeting.ends_at.astimezone(zone):%d %b %H:%M}; "
+                                "record a short note and the next step",
+                      "at": meeting.ends_at, "value_at_risk": value, "currency": currency,
+                      "record_label": label, "record_url": record_url,
+                      "url": f"/meetings/{meeting.pk}/outcome/",
+                      "actions": [("Record outcome", f"/meetings/{meeting.pk}/outcome/")]
+                      + ([("Open record", record_url)] if record_url else []),
+                      "meeting": meeting})
+    return lines
+
+
+def _attach_stages(deals: list) -> None:
+    """Load the stages the deals' probabilities default to, in one query."""
+    from rapport.sales.models import Stage
+
+    missing = {d.stage_id for d in deals if d is not None and d.probability is None}
+    if not missing:
+        return
+    stages = {s.pk: s for s in Stage.objects.filter(pk__in=missing)}
+    for deal in deals:
+        if deal is not None and deal.stage_id in stages:
+            deal.stage = stages[deal.stage_id]
