@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 
 from django.db import OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -158,7 +158,7 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
     if values.get(HONEYPOT):
         # A robot: it is told all went well, and nothing is stored.
         log.info("web form %s: honeypot filled, submission dropped", form.slug)
-        return redirect(reverse("capture_form_thanks", args=[form.slug]), status=303)
+        return _see_thanks(form)
     reason = protection.check_start(values.get(STARTED, ""), form.slug)
     if reason:
         return _render_form(request, form, values=values, notice=reason, status=400, meta=meta)
@@ -172,7 +172,12 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationFailed as exc:
         return _render_form(request, form, values=values, errors=exc.errors, status=400, meta=meta,
                             notice="Please correct the fields marked below.")
-    return redirect(reverse("capture_form_thanks", args=[form.slug]), status=303)
+    return _see_thanks(form)
+
+
+def _see_thanks(form: WebForm) -> HttpResponse:
+    # 303: the browser fetches the thank-you page with GET, so a reload never sends the form again.
+    return HttpResponseRedirect(reverse("capture_form_thanks", args=[form.slug]), status=303)
 
 
 @require_GET
