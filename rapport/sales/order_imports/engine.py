@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from json.encoder import encode_basestring as quote_json
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +62,13 @@ PARALLEL_MIN_LINES = 20000
 # Chunks are cut as bytes: about this many a line, so a chunk holds about CHUNK_LINES lines.
 BYTES_PER_LINE = 100
 LOOKUP_CHUNK = 900
-AUDIT_COLUMNS = ["at", "actor_id", "action", "record_type", "record_id", "changes", "source"]
-EVENT_COLUMNS = ["kind", "occurred_at", "actor_id", "contact_id", "company_id", "deal_id", "summary", "payload"]
+# Each table's columns in insert order: what varies per row first, then what every row of the
+# import shares (appended as one constant tuple).
+AUDIT_COLUMNS = ["record_id", "changes", "at", "actor_id", "action", "record_type", "source"]
+EVENT_COLUMNS = ["contact_id", "company_id", "occurred_at", "summary", "payload", "kind", "actor_id", "deal_id"]
 LINE_COLUMNS = ["order_id", "product_id", "quantity", "unit_price", "line_total"]
+# An order's row starts with its id and customer; the rest comes drafted (lines.LineJudge.order_rest).
+ORDER_LEAD_COLUMNS = ["id", "contact_id", "company_id", "owner_id", "team_id"]
 
 
 @dataclass
@@ -178,12 +181,20 @@ class _Run:
         self.user_model = get_user_model()
         self.seen: dict[str, tuple[int, int]] = {}  # external id -> the span of its lines in the file
         self.sqlite = connection.vendor == "sqlite"
+        # Every row this import writes carries the same time stamp (its start) and author.
+        self.stamp = connection.ops.adapt_datetimefield_value(self.judge.now)
+        rest = [f for f in Order._meta.concrete_fields if f.column not in ORDER_LEAD_COLUMNS]
+        self.order_columns = ORDER_LEAD_COLUMNS + [f.column for f in rest]
+        template = [f.get_default() for f in rest]
+        for i, f in enumerate(rest):
+            if f.column in ("created_at", "updated_at"):
+                template[i] = self.stamp
+            elif f.column == "created_by_id":
+                template[i] = self.actor_id
         # Money goes to SQLite as text (exact, and what its NUMERIC columns parse); elsewhere as Decimal.
-        self.money = str if self.sqlite else Decimal
-        fields = list(Order._meta.concrete_fields)
-        self.order_columns = [f.column for f in fields]
-        self.order_template = [None if f.primary_key else f.get_default() for f in fields]
-        self.order_index = {c: i for i, c in enumerate(self.order_columns)}
+        self.judge.set_order_row([f.column for f in rest], template, money_as_text=self.sqlite)
+        self.audit_constant = (self.stamp, self.actor_id, AuditAction.CREATE.value, "sales.order", "import")
+        self.event_constant = ("purchase", self.actor_id, None)
 
     def column(self, name: str) -> str:
         return self.judge.column(name)
@@ -401,40 +412,28 @@ class _Run:
         if not ready:
             return
         ids = self._reserve_ids(Order, len(ready))
-        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-        money, template, customers = self.money, self.order_template, self.customers.audit_parts
-        index = self.order_index
-        i_id, i_ext, i_contact, i_company = index["id"], index["external_id"], index["contact_id"], index["company_id"]
-        i_owner, i_team, i_when, i_channel = index["owner_id"], index["team_id"], index["ordered_at"], index["channel"]
-        i_currency, i_total = index["currency"], index["total"]
-        i_created, i_updated, i_by = index["created_at"], index["updated_at"], index["created_by_id"]
+        customers, audit_part = self.customers.audit_parts, self.customers.audit_part
+        audit_constant, event_constant = self.audit_constant, self.event_constant
         order_rows, line_rows, event_rows, audit_rows = [], [], [], []
-        actor_id, create = self.actor_id, AuditAction.CREATE.value
         as_json = None if self.sqlite else (lambda text: connection.ops.adapt_json_value(json.loads(text), None))
         for order_id, (draft, contact_id, company_id, owner_id) in zip(ids, ready, strict=True):
-            (_, external_id, _, _, _, when_db, _, channel, currency, total, summary, lines, audit_tail,
-             payload_tail) = draft
+            (_, _, _, _, _, when_db, _, _, _, _, summary, lines, audit_tail, payload_tail, order_rest,
+             audit_head) = draft
             customer = customers.get((contact_id, company_id, owner_id))
             if customer is None:
-                customer = self.customers.audit_part(contact_id, company_id, owner_id)
+                customer = audit_part(contact_id, company_id, owner_id)
             team_id, customer_json = customer
-            row = template.copy()
-            row[i_id], row[i_ext], row[i_contact], row[i_company] = order_id, external_id, contact_id, company_id
-            row[i_owner], row[i_team], row[i_when], row[i_channel] = owner_id, team_id, when_db, channel
-            row[i_currency], row[i_total] = currency, money(total)
-            row[i_created] = row[i_updated] = stamp
-            row[i_by] = actor_id
-            order_rows.append(row)
+            order_rows.append((order_id, contact_id, company_id, owner_id, team_id) + order_rest)
             if self.sqlite:
                 line_rows.extend([(order_id, *line) for line in lines])
             else:
                 line_rows.extend([(order_id, product, Decimal(q), Decimal(p), Decimal(t)) for product, q, p, t in lines])
-            changes = f'{{"external_id": [null, {quote_json(external_id)}]{customer_json}{audit_tail}'
+            changes = audit_head + customer_json + audit_tail
             payload = f'{{"order": {order_id}' + payload_tail
             if as_json is not None:
                 changes, payload = as_json(changes), as_json(payload)
-            event_rows.append(("purchase", when_db, actor_id, contact_id, company_id, None, summary, payload))
-            audit_rows.append((stamp, actor_id, create, "sales.order", order_id, changes, "import"))
+            event_rows.append((contact_id, company_id, when_db, summary, payload) + event_constant)
+            audit_rows.append((order_id, changes) + audit_constant)
         if self.referenced is not None:
             # Each customer brings its contact, company, owner and team: collect them per customer.
             referenced = self.referenced

@@ -128,9 +128,26 @@ class LineJudge:
         self._quantities: dict[str, Decimal | str] = {}
         self._prices: dict[tuple[str, str], Decimal | str] = {}
         self._totals: dict[tuple, Decimal] = {}
+        # Until the importer says how its order rows look: just the drafted values, in this order.
+        self.set_order_row(["external_id", "ordered_at", "channel", "currency", "total"], [None] * 5,
+                           money_as_text=True)
 
     def column(self, field: str) -> str:
         return self.names.get(field, field)
+
+    def set_order_row(self, columns: list[str], template: list, *, money_as_text: bool) -> None:
+        """How an order's row looks after its id and customer columns: `columns` in insert order,
+        `template` their values for a new order. Set by the importer before any line is judged."""
+        self._order_template = template
+        self._order_at = [columns.index(name) for name in ("external_id", "ordered_at", "channel", "currency", "total")]
+        self.money_as_text = money_as_text
+
+    def order_rest(self, external_id, when_db, channel, currency, total) -> tuple:
+        row = self._order_template.copy()
+        i_ext, i_when, i_channel, i_currency, i_total = self._order_at
+        row[i_ext], row[i_when], row[i_channel], row[i_currency], row[i_total] = (
+            external_id, when_db, channel, currency, total)
+        return tuple(row)
 
     def categories_json(self, names: list[str]) -> str:
         key = tuple(names)
@@ -324,5 +341,10 @@ def _draft(judge: LineJudge, group: list[Line | BadLine]) -> tuple:
                   f'"is_subscription": [null, false], "lines": [null, [{", ".join(audit_lines)}]]}}')
     payload_tail = (f', "total": "{total_text}", "currency": "{currency}", "channel": "{channel}", '
                     f'"categories": {judge.categories_json(categories)}}}')
+    # The order's row but for its id and customer (filled in where they are known), and the start of
+    # its audit entry: built here, in the worker, so the writing process only joins pieces.
+    order_rest = judge.order_rest(external_id, when_db, channel, currency, total_text if judge.money_as_text else total)
+    audit_head = f'{{"external_id": [null, {quote_json(external_id)}]'
     return ("o", external_id, numbers, email, domain, when_db, when_iso, channel, currency, total_text,
-            purchase_summary(total, currency, channel, len(group)), rows, audit_tail, payload_tail)
+            purchase_summary(total, currency, channel, len(group)), rows, audit_tail, payload_tail,
+            order_rest, audit_head)
