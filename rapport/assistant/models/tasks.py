@@ -140,6 +140,10 @@ class Task(TrackedModel):
             models.Index(fields=["company", "status"], condition=Q(company__isnull=False), name="task_company_idx"),
             models.Index(fields=["deal", "status"], condition=Q(deal__isnull=False), name="task_deal_idx"),
             models.Index(fields=["lead", "status"], condition=Q(lead__isnull=False), name="task_lead_idx"),
+            # Deleting a task (or the contact it belongs to) checks these references; without
+            # an index each check would read the whole table.
+            models.Index(fields=["previous"], condition=Q(previous__isnull=False), name="task_previous_idx"),
+            models.Index(fields=["enrolment"], condition=Q(enrolment__isnull=False), name="task_enrolment_idx"),
             models.Index(fields=["remind_at"], condition=Q(status="open", reminded_at__isnull=True,
                                                            remind_at__isnull=False), name="task_reminder_idx"),
         ]

@@ -31,12 +31,13 @@ records without one are skipped and counted.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef
 from django.utils import timezone
 
@@ -251,32 +252,47 @@ def _known_keys(rule: FollowUpRule, keys: list[str]) -> set[str]:
     return known
 
 
-def _audit_rows(rule: FollowUpRule, tasks: list[Task], now: dt.datetime) -> list[AuditEntry]:
-    return [AuditEntry(at=now, actor=None, action=AuditAction.CREATE, record_type="assistant.task",
-                       record_id=t.pk, source="system",
-                       changes={"title": [None, t.title], "rule": [None, rule.kind], "reason": [None, t.reason],
-                                "assignee": [None, t.assignee_id],
-                                "due_at": [None, t.due_at.isoformat() if t.due_at else None]})
-            for t in tasks]
-
-
 def _insert(rule: FollowUpRule, batch: list[Candidate], now: dt.datetime) -> int:
-    tasks = [Task(title=c.title, reason=c.reason, assignee_id=c.assignee_id, team_id=c.team_id, due_at=c.due_at,
-                  contact_id=c.contact_id, company_id=c.company_id, deal_id=c.deal_id, lead_id=c.lead_id,
-                  priority=c.priority or rule.priority, origin=TaskOrigin.RULE, rule=rule, trigger_key=c.key,
-                  created_at=now, updated_at=now) for c in batch]
-    try:
-        with transaction.atomic():
-            created = Task.objects.bulk_create(tasks)
-            AuditEntry.objects.bulk_create(_audit_rows(rule, created, now))
-            return len(created)
-    except IntegrityError:
-        # Another run made some of these meanwhile: keep the rest, audit only our own.
-        with transaction.atomic():
-            Task.objects.bulk_create(tasks, ignore_conflicts=True)
-            ours = list(Task.objects.filter(rule=rule, trigger_key__in=[c.key for c in batch], created_at=now))
-            AuditEntry.objects.bulk_create(_audit_rows(rule, ours, now))
-            return len(ours)
+    """Insert a batch with one executemany (no model instances: a first run over a big
+    database makes hundreds of thousands of tasks), skipping any trigger another run took
+    meanwhile (ON CONFLICT DO NOTHING on the unique rule/trigger index); then one audit entry
+    per task made, written by one INSERT ... SELECT. Returns how many were made."""
+    fields = [f for f in Task._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(Task._meta.db_table)
+    sql = (f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+           "ON CONFLICT DO NOTHING")
+    fixed = {"origin": TaskOrigin.RULE, "rule_id": rule.pk, "created_at": now, "updated_at": now}
+    prepared = {f.attname: f.get_db_prep_save(fixed[f.attname] if f.attname in fixed else f.get_default(), connection)
+                for f in fields}
+    due_field = Task._meta.get_field("due_at")
+    varying = ["title", "reason", "assignee_id", "team_id", "due_at", "contact_id", "company_id", "deal_id",
+               "lead_id", "priority", "trigger_key"]
+    positions = [i for i, f in enumerate(fields) if f.attname in varying]
+    order = [fields[i].attname for i in positions]
+    template = [prepared[f.attname] for f in fields]
+    rows = []
+    for c in batch:
+        values = {"title": c.title, "reason": c.reason, "assignee_id": c.assignee_id, "team_id": c.team_id,
+                  "due_at": due_field.get_db_prep_save(c.due_at, connection), "contact_id": c.contact_id,
+                  "company_id": c.company_id, "deal_id": c.deal_id, "lead_id": c.lead_id,
+                  "priority": c.priority or rule.priority, "trigger_key": c.key}
+        row = list(template)
+        for i, name in zip(positions, order, strict=True):
+            row[i] = values[name]
+        rows.append(row)
+    audit_table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    changes = json.dumps({"origin": [None, "rule"], "rule": [None, rule.kind]})
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+        cursor.execute(
+            f"INSERT INTO {audit_table} (at, actor_id, action, record_type, record_id, changes, source) "
+            f"SELECT %s, NULL, %s, %s, id, %s{cast}, %s FROM {table} WHERE rule_id = %s AND created_at = %s "
+            f"AND trigger_key IN ({', '.join(['%s'] * len(batch))})",
+            [prepared["created_at"], AuditAction.CREATE, "assistant.task", changes, "system", rule.pk,
+             prepared["created_at"], *[c.key for c in batch]])
+        return cursor.rowcount
 
 
 def _create_missing(rule: FollowUpRule, candidates: Iterable[Candidate], now: dt.datetime,
