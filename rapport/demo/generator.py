@@ -34,6 +34,7 @@ from rapport.people.models import Company, Contact, CustomField, LifecycleStage,
 from rapport.timeline.models import Activity, Event
 
 from . import vocabulary as V
+from .leads import load_leads, reset_leads, train_and_score
 from .models import DemoDataset
 from .sales import load_sales, reset_sales
 
@@ -70,6 +71,7 @@ class DemoSummary:
     seconds: float = 0.0
     busy_contact_ids: list[int] = field(default_factory=list)
     sales: dict[str, int] = field(default_factory=dict)  # counts of the sales rows (rapport.demo.sales)
+    leads: dict = field(default_factory=dict)  # counts of the leads and the model trained on them (rapport.demo.leads)
 
     @property
     def rows(self) -> int:
@@ -680,6 +682,10 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
         summary.events += sales.events
         summary.audit_entries += sales.audit_entries
         summary.sales = sales.counts
+        leads = load_leads(contacts=(first_ids["contact"], ids["contact"] - 1), deals=sales.id_ranges.get("deal"),
+                           ids=ids, seed=seed, now=demo.now, created=created, clock=demo.clock)
+        summary.events += leads.events
+        summary.leads = leads.counts
     finally:
         if sqlite:
             restore_indexes(dropped)
@@ -697,11 +703,13 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
         now=now, created=created,
         seller_ids=list(Profile.objects.filter(role="seller", user__username__in=summary.users)
                         .values_list("user_id", flat=True)))
+    summary.leads |= train_and_score(created)
     summary.seconds = time.perf_counter() - began
     summary.busy_contact_ids = busy
     DemoDataset.objects.create(
         seed=seed, contacts=contacts, events=summary.events, seconds=summary.seconds,
-        id_ranges={key: [first_ids[key], ids[key] - 1] for key in ids if ids[key] > first_ids[key]} | sales.id_ranges,
+        id_ranges={key: [first_ids[key], ids[key] - 1] for key in ids if ids[key] > first_ids[key]} | sales.id_ranges
+        | leads.id_ranges,
         created=created, busy_contact_ids=busy, parameters=sales.parameters,
     )
     return summary
@@ -747,6 +755,7 @@ def reset_demo() -> int:
         contact_range = ranges.get("contact")
         company_range = ranges.get("company")
         with transaction.atomic(), connection.cursor() as cursor:
+            reset_leads(dataset, cursor)
             reset_sales(dataset, cursor)
             def delete(table_key: str, column: str, span) -> None:
                 if span:

@@ -58,6 +58,7 @@ class LeadColumns:
     need_category: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     custom: dict[str, np.ndarray] = field(default_factory=dict)
     won: np.ndarray | None = None  # outcomes only: 1 won, 0 not
+    decided: np.ndarray | None = None  # outcomes only: when the outcome became known (epoch seconds)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -72,7 +73,8 @@ class LeadColumns:
             "budget_amount", "budget_currency", "budget_band", "authority", "timeline", "need_text")}
         return LeadColumns(**simple, need_lead=remap[self.need_lead[keep]], need_category=self.need_category[keep],
                            custom={k: v[rows] for k, v in self.custom.items()},
-                           won=None if self.won is None else self.won[rows])
+                           won=None if self.won is None else self.won[rows],
+                           decided=None if self.decided is None else self.decided[rows])
 
 
 OUTCOME_WON, OUTCOME_LOST = "won", "lost"
@@ -100,6 +102,7 @@ def read_leads(*, where: str, params: list, custom: list[str] = (), outcomes: bo
     join_deal = ""
     if outcomes:
         columns.append("d.status")
+        columns.append(epoch("COALESCE(d.closed_at, l.disqualified_at, l.updated_at)"))
         join_deal = f" LEFT JOIN {deal} d ON d.id = l.deal_id"
     sql = (f"SELECT {', '.join(columns)} FROM {lead} l JOIN {contact} c ON c.id = l.contact_id "
            f"LEFT JOIN {company} co ON co.id = l.company_id{join_deal} WHERE {where} ORDER BY l.created_at, l.id")
@@ -123,7 +126,8 @@ def read_leads(*, where: str, params: list, custom: list[str] = (), outcomes: bo
         custom={key: text(15 + i) for i, key in enumerate(custom)},
     )
     if outcomes:
-        out.won = np.array([1 if s == "won" else 0 for s in cols[-1]], dtype=np.int8)
+        out.won = np.array([1 if s == "won" else 0 for s in cols[-2]], dtype=np.int8)
+        out.decided = np.array(cols[-1], dtype=float)
     _read_needs(out, where, params)
     return out
 

@@ -205,7 +205,8 @@ def train_model(*, actor=None, now: dt.datetime | None = None) -> ScoreModel:
     leads = outcome_columns(rules)
     y = leads.won.astype(int) if leads.won is not None else np.zeros(0, dtype=int)
     X = training_matrix(leads, rules=rules, settings=settings, now=_epoch(now), rates=rates) if len(leads) else None
-    result = P.train(X if X is not None else np.zeros((0, len(F.feature_names()))), y, leads.created,
+    decided = leads.decided if leads.decided is not None else leads.created
+    result = P.train(X if X is not None else np.zeros((0, len(F.feature_names()))), y, decided,
                      min_outcomes=settings.min_outcomes)
     number = ScoreModel.objects.count() + 1
     while ScoreModel.objects.filter(version=f"v{number}").exists():

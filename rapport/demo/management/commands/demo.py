@@ -51,5 +51,13 @@ class Command(BaseCommand):
                 f"{sales.get('products', 0):,} products, {sales.get('proposals', 0):,} proposals, "
                 f"{sales.get('orders', 0):,} orders from {sales.get('customers', 0):,} customers, "
                 f"{sales.get('targets', 0):,} targets.")
+        if summary.leads:
+            leads = summary.leads
+            model = (f"lead model {leads['model']} (ROC AUC {leads['roc_auc']} on its holdout)" if leads.get("model")
+                     not in (None, "rules") else "rule scores (too few closed leads to train a model)")
+            self.stdout.write(
+                f"Leads: {leads.get('leads', 0):,} ({leads.get('converted', 0):,} converted, "
+                f"{leads.get('disqualified', 0) + leads.get('nurture', 0):,} dropped, {leads.get('open', 0):,} open), "
+                f"scored with the {model}.")
         self.stdout.write(f"Demo users (password: {DEMO_PASSWORD}): {', '.join(summary.users)}")
         self.stdout.write(f"Teams: {', '.join(summary.teams)}")
