@@ -82,9 +82,19 @@ def _form(request: HttpRequest, related: dict, *, meeting=None, data=None) -> Me
                    "attendee_users": [str(a.user_id) for a in meeting.attendees.all() if a.user_id]}
     else:
         about = related.get("deal") or related.get("contact")
+        candidates = _candidate_contacts(request, related)
+        if related.get("contact") is not None:
+            ticked = [related["contact"]]
+        elif related.get("deal") is not None:
+            # The deal's own people (not their whole company), those who can receive an invitation.
+            from rapport.sales.selectors import deals
+
+            ticked = [link.contact for link in deals.deal_contacts(related["deal"]) if link.contact.email]
+        else:
+            ticked = []
         initial = {"title": f"Meeting with {about}" if about else "", "time_zone": profile_of(request.user).time_zone,
-                   "duration_minutes": 30,
-                   "attendee_contacts": [str(related["contact"].pk)] if related.get("contact") else []}
+                   "duration_minutes": 30, "attendee_contacts": [str(c.pk) for c in ticked]}
+        return MeetingForm(data, initial=initial, contacts=candidates, users=users)
     return MeetingForm(data, initial=initial, contacts=_candidate_contacts(request, related, meeting), users=users)
 
 
