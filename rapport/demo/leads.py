@@ -287,6 +287,9 @@ def train_and_score(created: dict) -> dict:
     row = train_model()
     created.setdefault("score_models", []).append(row.pk)
     run = score_open_leads()
+    from rapport.leads.routing.demo import start_demo_clocks
+
+    start_demo_clocks()  # the first-response deadlines routing would have set (the queue's overdue ones)
     return {"model": row.version if row.status == "ready" else "rules", "outcomes": row.outcomes,
             "roc_auc": (row.metrics or {}).get("roc_auc"), "scored": run.leads}
 
