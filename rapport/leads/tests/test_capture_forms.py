@@ -253,3 +253,16 @@ def test_builder_pages_for_marketers_not_for_sellers(marketer, seller, web_form)
     assert "/f/" in detail and "data-rapport-form" in detail and "Your name" in detail
     bad = client.post(reverse("capture_form_new"), {"name": "", "owner": marketer.pk})
     assert bad.status_code == 400 and "give the form a name" in bad.content.decode()
+
+
+def test_the_api_lists_a_contacts_consents_to_those_who_may_see_the_contact(web_form, admin_user, other_seller,
+                                                                             api_as):
+    assert submit(web_form, good_post(web_form)).status_code == 303
+    contact = Contact.objects.get(email="nora.quist@fjord.example")
+    response = api_as(admin_user).get(f"/contacts/{contact.pk}/consents")
+    assert response.status_code == 200
+    [consent] = response.json()
+    assert consent["wording"] == WORDING and consent["form"] == web_form.pk
+    # The contact is the admin's, of the north team (the form acts for the admin): a south seller gets 404.
+    assert api_as(other_seller).get(f"/contacts/{contact.pk}/consents").status_code == 404
+    assert api_as(admin_user).get("/contacts/999999/consents").status_code == 404
