@@ -15,8 +15,13 @@ Quality:
 - Minutes with customers: logged activities' durations in the period.
 - Customer health: the mean stored health (0-100) of the customers they own now. Scores keep no
   history, so this is today's figure whatever the period, with no trend.
-- Time to first response and follow-ups done on time need the leads and assistant features and
-  are shown as not measured yet.
+- Time to first response: the median time from a lead's arrival to its owner's first call,
+  e-mail or meeting, over the leads that arrived in the period and have been answered (the leads
+  feature's own measure, `rapport.leads.routing.reports`). A median does not add up, so teams get
+  their own, over their leads.
+- Follow-ups on time: of the tasks assigned to them that fell due in the period (and whose
+  deadline has passed), the share done by the deadline: the due time, or the end of the due day
+  for an all-day task. Cancelled tasks do not count.
 
 Who: admins see every team and seller, a manager their team and its members, anyone else
 themselves and their team (`rapport.sales.selectors.targets.people_in_scope`). The figures come
@@ -30,12 +35,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Sum
+from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from rapport.assistant.models import TaskStatus
+from rapport.assistant.selectors.tasks import task_queryset
 from rapport.core.errors import ValidationFailed
 from rapport.core.visibility import visible_to
+from rapport.leads.routing.reports import first_touch_percentiles, report_leads
 from rapport.sales import periods
 from rapport.sales.currencies import RateBook, base_currency, format_money
 from rapport.sales.models import PeriodKind, TargetMetric
@@ -54,11 +62,6 @@ from rapport.timeline.models import Activity
 
 from ..models import CustomerScore
 from .analytics_orders import YEAR, bought_again, predicted_value_12m, visible_orders, year_old
-
-NOT_MEASURED = {
-    "first_response": "Not measured yet: needs lead capture and hand-off times (the leads feature).",
-    "follow_ups": "Not measured yet: needs follow-up tasks with due dates (the assistant feature).",
-}
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ COLUMNS = [
     Column("new_value", "Predicted value of new customers", "quality", "money"),
     Column("minutes", "Minutes with customers", "quality", "minutes"),
     Column("health", "Customer health now", "quality", "score", trend=False),
+    Column("first_response", "Time to first response", "quality", "hours", higher_is_better=False),
+    Column("follow_ups", "Follow-ups on time", "quality", "percent"),
 ]
 SORTS = {"name", *(c.key for c in COLUMNS)}
 
@@ -100,11 +105,15 @@ class Figures:
     minutes: int = 0
     health_sum: float = 0.0
     health_n: int = 0
+    tasks_due: int = 0
+    tasks_on_time: int = 0
+    # Median hours to first response: set per person and per team from their own leads (not added up).
+    response_hours: float | None = None
 
     def add(self, other: Figures) -> None:
         self.revenue.merge(other.revenue)
         for name in ("deals_won", "new_customers", "again", "scored", "value_sum", "year_old", "retained",
-                     "minutes", "health_sum", "health_n"):
+                     "minutes", "health_sum", "health_n", "tasks_due", "tasks_on_time"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def value(self, key: str, target: TargetFigure | None = None):
@@ -122,6 +131,10 @@ class Figures:
             return self.value_sum / self.scored if self.scored else None
         if key == "health":
             return self.health_sum / self.health_n if self.health_n else None
+        if key == "first_response":
+            return self.response_hours
+        if key == "follow_ups":
+            return 100 * self.tasks_on_time / self.tasks_due if self.tasks_due else None
         raise KeyError(key)
 
 
@@ -158,7 +171,6 @@ class Scorecard:
     teams: list[ScorecardRow]
     people: list[ScorecardRow]
     columns: list[Column] = field(default_factory=lambda: COLUMNS)
-    not_measured: dict[str, str] = field(default_factory=lambda: NOT_MEASURED)
     is_current: bool = False
 
     @property
@@ -223,7 +235,28 @@ def _period(user, orders, deals, kind: str, start: dt.date, *, book: RateBook, l
         occurred_at__gte=periods.midnight(start), occurred_at__lt=periods.midnight(end))
     for row in activities.order_by().values("owner_id", "team_id").annotate(m=Sum("duration_minutes")):
         of((row["owner_id"], row["team_id"])).minutes += int(row["m"] or 0)
+
+    # Tasks whose deadline has passed: an all-day task may be done until the end of its day.
+    deadline_passed = Q(all_day=False, due_at__lt=now) | Q(all_day=True, due_at__lt=now - dt.timedelta(days=1))
+    done_in_time = Q(status=TaskStatus.DONE) & (Q(all_day=False, completed_at__lte=F("due_at"))
+                                                | Q(all_day=True, completed_at__lt=F("due_at") + dt.timedelta(days=1)))
+    tasks = (task_queryset(user).exclude(status=TaskStatus.CANCELLED)
+             .filter(deadline_passed, due_at__gte=periods.midnight(start), due_at__lt=periods.midnight(end)))
+    for row in tasks.order_by().values("assignee_id", "team_id").annotate(n=Count("id"),
+                                                                          kept=Count("id", filter=done_in_time)):
+        f = of((row["assignee_id"], row["team_id"]))
+        f.tasks_due += row["n"]
+        f.tasks_on_time += row["kept"]
     return figures
+
+
+def _first_response(user, kind: str, start: dt.date) -> tuple[dict, dict]:
+    """Median hours to first response of the leads that arrived in the period: by owner, by team."""
+    end = periods.period_end(kind, start)
+    leads = report_leads(user).filter(created_at__gte=periods.midnight(start), created_at__lt=periods.midnight(end))
+    by_owner = {key[0]: touch.median_hours for key, touch in first_touch_percentiles(leads, ["owner_id"]).items()}
+    by_team = {key[0]: touch.median_hours for key, touch in first_touch_percentiles(leads, ["team_id"]).items()}
+    return by_owner, by_team
 
 
 def _by(figures: dict[tuple, Figures], index: int, base: str) -> dict:
@@ -243,7 +276,17 @@ def _text(column: Column, value, base: str) -> str:
         return f"{value:.0f}%"
     if column.unit == "score":
         return f"{value:.0f}"
+    if column.unit == "hours":
+        return _hours_text(value)
     return f"{value:,.0f}"
+
+
+def _hours_text(hours: float) -> str:
+    if hours < 1:
+        return f"{max(hours * 60, 1):.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
 
 
 def _trend_text(column: Column, change: float, base: str) -> str:
@@ -252,6 +295,8 @@ def _trend_text(column: Column, change: float, base: str) -> str:
         return f"{sign}{abs(change):.0f} pts"
     if column.unit == "money":
         return sign + format_money(Decimal(str(round(abs(change), 2))), base)
+    if column.unit == "hours":
+        return sign + _hours_text(abs(change))
     return f"{sign}{abs(change):,.0f}"
 
 
@@ -344,6 +389,12 @@ def scorecard(user, *, kind=None, start=None, sort=None, today: dt.date | None =
     empty = Figures(revenue=BaseTotal(base))
     now_by, before_by = _by(current, 0, base), _by(before, 0, base)
     now_team, before_team = _by(current, 1, base), _by(before, 1, base)
+    for period_start, people, teams in ((start, now_by, now_team), (previous, before_by, before_team)):
+        by_owner, by_team = _first_response(user, kind, period_start)
+        for folded, medians in ((people, by_owner), (teams, by_team)):
+            for key, hours in medians.items():
+                if key is not None:
+                    folded.setdefault(key, Figures(revenue=BaseTotal(base))).response_hours = hours
     for team in teams_in_scope(user):
         result.teams.append(_row(team.pk, team.name, True, now_team.get(team.pk, empty), before_team.get(team.pk, empty),
                                  targets.get((start, "team", team.pk), {}),

@@ -96,14 +96,16 @@ def test_a_sellers_quantity_and_quality(book, manager):
     assert result.retention_cohort_label == "2025-Q1"
     sam = row_of(result, "Sam")
     assert values(sam) == {"revenue": 1500, "deals_won": 2, "attainment": 50, "new_customers": 2,
-                           "repeat_rate": 50, "retention": 50, "new_value": 300, "minutes": 75, "health": 70}
+                           "repeat_rate": 50, "retention": 50, "new_value": 300, "minutes": 75, "health": 70,
+                           "first_response": None, "follow_ups": None}
 
 
 def test_trends_against_the_previous_period(book, manager):
     sam = row_of(card(manager), "Sam")
     trends = {c.column.key: (None if c.trend is None else round(c.trend, 1)) for c in sam.cells}
     assert trends == {"revenue": 700, "deals_won": 1, "attainment": -30, "new_customers": 1, "repeat_rate": -50,
-                      "retention": -50, "new_value": None, "minutes": 55, "health": None}
+                      "retention": -50, "new_value": None, "minutes": 55, "health": None, "first_response": None,
+                      "follow_ups": None}
     assert sam.cell("revenue").trend_text == "+700.00 EUR" and sam.cell("revenue").better is True
     assert sam.cell("retention").trend_text == "−50 pts" and sam.cell("retention").better is False
 
@@ -174,7 +176,65 @@ def test_an_empty_period(manager):
     result = card(manager)
     sam = row_of(card(manager), "Mona")
     assert values(sam)["revenue"] == 0 and values(sam)["retention"] is None and values(sam)["health"] is None
-    assert result.not_measured["first_response"].startswith("Not measured yet")
+    assert values(sam)["first_response"] is None and values(sam)["follow_ups"] is None
+    assert sam.cell("follow_ups").text == "—" and result.people
+
+
+def lead(owner, contact, arrived, answered=None):
+    from rapport.leads.models import Lead
+
+    return Lead.objects.create(contact=contact, owner=owner, team_id=owner.profile.team_id, created_at=at(arrived),
+                               first_touch_at=at(arrived), first_response_at=at(answered) if answered else None)
+
+
+def task(assignee, due, *, done=None, all_day=False, status=None):
+    from rapport.assistant.models import Task
+
+    return Task.objects.create(title="Follow up", assignee=assignee, team_id=assignee.profile.team_id,
+                               due_at=at(due), all_day=all_day, completed_at=at(done) if done else None,
+                               status=status or ("done" if done else "open"))
+
+
+def test_time_to_first_response_and_follow_ups_on_time(seller, teammate, manager, make_contact):
+    buyer = make_contact(seller, first_name="Lea")
+    # The seller's Q1 leads answered after 1 h, 3 h and 30 h (median 3 h); one still unanswered
+    # does not count; a Q4 lead answered after 10 h is the previous period's (trend: 7 h faster).
+    lead(seller, buyer, "2026-01-05 09:00", "2026-01-05 10:00")
+    lead(seller, buyer, "2026-01-06 09:00", "2026-01-06 12:00")
+    lead(seller, buyer, "2026-01-07 09:00", "2026-01-08 15:00")
+    lead(seller, buyer, "2026-02-01 09:00")
+    lead(seller, buyer, "2025-12-01 09:00", "2025-12-01 19:00")
+    # The teammate answered one Q1 lead after 5 h: the team's median (nearest rank) over its four
+    # answers is the second, 3 h.
+    lead(teammate, make_contact(teammate, first_name="Lou"), "2026-01-05 09:00", "2026-01-05 14:00")
+    # Tasks due in Q1 with their deadline passed (now is 15 Feb, noon): done on time, done late,
+    # still open (late), an all-day task done later that same day (on time), a cancelled one (not
+    # counted) and one due tomorrow (not yet due): 2 of 4 on time.
+    task(seller, "2026-01-10 10:00", done="2026-01-10 09:30")
+    task(seller, "2026-01-11 10:00", done="2026-01-12 09:00")
+    task(seller, "2026-01-12 10:00")
+    task(seller, "2026-01-13 00:00", all_day=True, done="2026-01-13 22:00")
+    task(seller, "2026-01-14 10:00", status="cancelled")
+    task(seller, "2026-02-16 10:00")
+    task(teammate, "2026-01-20 10:00", done="2026-01-20 10:00")
+
+    result = card(manager)
+    mine = row_of(result, "Sam")
+    assert values(mine)["first_response"] == 3.0 and mine.cell("first_response").text == "3.0 h"
+    assert mine.cell("first_response").trend == pytest.approx(-7.0) and mine.cell("first_response").better is True
+    assert values(mine)["follow_ups"] == 50.0
+    team = next(r for r in result.teams if r.key == seller.profile.team_id)
+    assert values(team)["first_response"] == 3.0  # of 1, 3, 5 and 30 h
+    assert values(team)["follow_ups"] == 60.0  # 3 of 5
+    assert [r.label for r in card(manager, sort="first_response").people][0] == "Sam"
+
+
+def test_first_response_and_follow_ups_count_only_what_the_user_may_see(seller, other_seller, make_contact):
+    lead(other_seller, make_contact(other_seller, first_name="Ola"), "2026-01-05 09:00", "2026-01-05 10:00")
+    task(other_seller, "2026-01-10 10:00", done="2026-01-10 09:00")
+    result = card(seller)
+    assert all(values(r)["first_response"] is None and values(r)["follow_ups"] is None
+               for r in [*result.people, *result.teams])
 
 
 def test_queries_do_not_grow_with_people_or_customers(book, admin_user, teams, make_contact,
@@ -192,7 +252,7 @@ def test_queries_do_not_grow_with_people_or_customers(book, admin_user, teams, m
         make_order(contact=buyer, when="2026-01-21 10:00")
         make_score(contact=buyer, value_12m=50, health=50)
         activity(newcomer, buyer, "2026-01-22 10:00", 10)
-    assert len(first) <= 15  # five grouped reads per period, health, targets, people, teams, stages
+    assert len(first) <= 21  # six grouped reads per period, two of response times, health, targets, people, teams, stages
     with django_assert_num_queries(len(first)):
         result = card(admin_user)
     assert len(result.people) == 7
