@@ -35,7 +35,7 @@ from rapport.sales.selectors.forecasts import BaseTotal
 from rapport.sales.selectors.rates import cost_rate_table, may_see_cost_rates
 from rapport.timeline.models import Activity
 
-from ..models import Lead, LeadSource, LeadStatus
+from ..models import DisqualifyReason, Lead, LeadSource, LeadStatus
 
 SOURCE_LABELS = dict(LeadSource.choices)
 MAX_DAYS = 366 * 5
@@ -174,24 +174,31 @@ def source_report(user, *, start=None, end=None, today: dt.date | None = None) -
     start, end = clean_period(start, end, today=today)
     leads = in_period(report_leads(user), start, end)
     ever_qualified = Q(qualified_at__isnull=False) | Q(status__in=[LeadStatus.QUALIFIED, LeadStatus.CONVERTED])
-    won = Q(deal__status="won")
     rows: dict[tuple, SourceRow] = {}
-    for r in (leads.order_by().values("source", "campaign").annotate(
+    # One pass over the leads table alone gives the counts and the disqualification reasons (a group per
+    # reason given); only the (few) won leads then join their deal and score.
+    labels = dict(DisqualifyReason.objects.values_list("pk", "label"))
+    for r in (leads.order_by().values("source", "campaign", "disqualify_reason_id").annotate(
             n=Count("id"), qualified=Count("id", filter=ever_qualified),
             disqualified=Count("id", filter=Q(status=LeadStatus.DISQUALIFIED)),
-            won=Count("id", filter=won), answered=Count("id", filter=Q(first_response_at__isnull=False)),
-            mean_value=Avg("contact__score__value_12m", filter=won),
-            valued=Count("contact__score__value_12m", filter=won))):
-        rows[(r["source"], r["campaign"])] = SourceRow(
-            r["source"], r["campaign"], leads=r["n"], qualified=r["qualified"], disqualified=r["disqualified"],
-            won=r["won"], answered=r["answered"], mean_value=r["mean_value"], valued=r["valued"])
+            answered=Count("id", filter=Q(first_response_at__isnull=False)))):
+        key = (r["source"], r["campaign"])
+        row = rows.get(key) or rows.setdefault(key, SourceRow(*key))
+        row.leads += r["n"]
+        row.qualified += r["qualified"]
+        row.disqualified += r["disqualified"]
+        row.answered += r["answered"]
+        if r["disqualify_reason_id"] is not None:
+            row.reasons.append((labels.get(r["disqualify_reason_id"], "?"), r["n"]))
+    for r in (leads.filter(deal__status="won").order_by().values("source", "campaign").annotate(
+            won=Count("id"), mean_value=Avg("contact__score__value_12m"), valued=Count("contact__score__value_12m"))):
+        row = rows[(r["source"], r["campaign"])]
+        row.won, row.mean_value, row.valued = r["won"], r["mean_value"], r["valued"]
     for key, touch in first_touch_percentiles(leads, ["source", "campaign"]).items():
         if key in rows:
             rows[key].median_hours, rows[key].p90_hours = touch.median_hours, touch.p90_hours
-    for r in (leads.filter(disqualify_reason__isnull=False).order_by()
-              .values("source", "campaign", "disqualify_reason__label").annotate(n=Count("id"))
-              .order_by("-n", "disqualify_reason__label")):
-        rows[(r["source"], r["campaign"])].reasons.append((r["disqualify_reason__label"], r["n"]))
+    for row in rows.values():
+        row.reasons.sort(key=lambda item: (-item[1], item[0]))
     shows_cost = may_see_cost_rates(user)
     missing: set[str] = set()
     if shows_cost:
@@ -202,9 +209,9 @@ def source_report(user, *, start=None, end=None, today: dt.date | None = None) -
 
 def _add_costs(leads: QuerySet[Lead], rows: dict[tuple, SourceRow]) -> set[str]:
     """The cost of the time logged on the closed deals these leads became, per row (two queries)."""
-    group_of = {d["deal_id"]: (d["source"], d["campaign"], d["deal__closed_at"]) for d in
+    group_of = {deal_id: (source, campaign, closed_at) for deal_id, source, campaign, closed_at in
                 leads.filter(deal__status__in=["won", "lost"]).order_by()
-                .values("deal_id", "source", "campaign", "deal__closed_at")}
+                .values_list("deal_id", "source", "campaign", "deal__closed_at")}
     book, rates = RateBook(), cost_rate_table()
     for row in rows.values():
         row.cost = BaseTotal(book.base)
