@@ -212,3 +212,27 @@ def test_site_origins_are_validated(admin_user, seller):
         save_site(actor=seller, data={"name": "X", "origins": ORIGIN})
     saved = save_site(actor=admin_user, data={"name": "X", "origins": "HTTPS://WWW.Shop.Example/"})
     assert saved.origins == [ORIGIN]
+
+
+def test_site_pages_show_the_install_line_to_marketers_only(marketer, seller):
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(seller)
+    assert client.get(reverse("capture_site_new")).status_code == 403
+    client.force_login(marketer)
+    bad = client.post(reverse("capture_site_new"), {"name": "Blog", "origins": "blog.example",
+                                                     "consent_mode": "after_consent", "active": "1"})
+    assert bad.status_code == 400 and "is not an origin" in bad.content.decode()
+    response = client.post(reverse("capture_site_new"), {"name": "Blog", "origins": "https://blog.example",
+                                                          "consent_mode": "after_consent", "active": "1"})
+    assert response.status_code == 302
+    import html
+
+    # The line sits in a text box, escaped; what the marketer copies is the unescaped text.
+    page = html.unescape(client.get(response["Location"]).content.decode())
+    from rapport.leads.models import TrackedSite
+
+    site = TrackedSite.objects.get(name="Blog")
+    assert f'data-site="{site.key}"' in page and 'data-consent="after_consent"' in page
+    assert "/static/leads/track.js" in page
