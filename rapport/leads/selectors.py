@@ -158,7 +158,8 @@ def list_leads(user, params: dict[str, Any], *, cursor: str | None = None, size:
         raise ValidationFailed({"sort": f"choose one of: {', '.join(LEAD_SORTS)}"})
     if not 1 <= size <= MAX_PAGE:
         raise ValidationFailed({"size": f"from 1 to {MAX_PAGE}"})
-    qs = filter_leads(user, params).select_related("contact", "company", "owner", "disqualify_reason")
+    qs = (filter_leads(user, params).select_related("contact", "company", "owner", "disqualify_reason")
+          .prefetch_related("need_categories"))
     order = LEAD_SORTS[sort]
     if order.lstrip("-") in ("score", "fit_score"):
         # A NULL score would break the keyset comparison; unscored leads sort as 0 via coalescing

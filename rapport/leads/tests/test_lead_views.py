@@ -125,3 +125,23 @@ def test_contact_page_lists_only_visible_leads(seller, other_seller, lead):
     assert f"/leads/{lead.pk}/" in html and "Wants a demo" in html
     assert _get(_client(other_seller), f"/leads/of-contact/{lead.contact_id}/").status_code == 404
     assert "contact-leads" in _get(_client(seller), f"/contacts/{lead.contact_id}/").content.decode()
+
+
+def test_list_page_costs_the_same_queries_for_more_leads(seller, make_contact):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client(seller)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert _get(client, "/leads/").status_code == 200
+        return len(captured)
+
+    for _ in range(2):
+        services.create_lead(actor=seller, contact=make_contact(seller), data={})
+    queries()  # the first request of a session also reads the user's profile and token
+    few = queries()
+    for _ in range(6):
+        services.create_lead(actor=seller, contact=make_contact(seller), data={})
+    assert queries() == few

@@ -154,3 +154,28 @@ def test_qualify_convert_and_disqualify(api_as, seller, make_contact):
     response = client.post(f"/leads/{other.pk}/disqualify", {"reason": reason["id"], "to_nurture": True})
     assert response.json()["status"] == "nurture" and response.json()["disqualify_reason"] == reason["label"]
     assert client.post(f"/leads/{other.pk}/reopen", {}).json()["status"] == "new"
+
+
+def test_list_costs_the_same_queries_for_more_leads(api_as, seller, make_contact):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rapport.sales.models import ProductCategory
+
+    software = ProductCategory.objects.create(name="Software")
+    client = api_as(seller)
+
+    def add(n):
+        for _ in range(n):
+            services.create_lead(actor=seller, contact=make_contact(seller), data={"need_categories": [software.pk]})
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/leads").status_code == 200
+        return len(captured)
+
+    add(2)
+    queries()  # the first request of a session also reads the user's profile and token
+    few = queries()
+    add(6)
+    assert queries() == few
