@@ -4,6 +4,7 @@ converts to a deal whose page links back to the lead."""
 from __future__ import annotations
 
 import importlib
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect
@@ -12,11 +13,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(autouse=True)
-def _disqualify_reasons(transactional_db):
-    """The live server's database is flushed between tests, data migrations' rows with it."""
+def _disqualify_reasons(transactional_db, live_server):
+    """The live server's database is flushed between tests, data migrations' rows with it.
+
+    Also asks the server for the login page once, with a generous timeout: the first request of
+    a test session loads every URL module and template, which on a busy two-core machine takes
+    longer than the browser's 10 s per-step timeout meant for missing elements."""
     from django.apps import apps
 
     importlib.import_module("rapport.leads.migrations.0002_disqualify_reasons").seed(apps, None)
+    with urllib.request.urlopen(f"{live_server.url}/login/", timeout=120) as response:
+        response.read()
 
 
 @pytest.fixture
