@@ -64,13 +64,19 @@ def feature_names() -> list[str]:
     return [c for g in groups() for c in g.columns]
 
 
-def _one_hot(values: np.ndarray, levels: list[str]) -> np.ndarray:
-    out = np.zeros((len(values), len(levels)), dtype=np.float32)
+def _level_codes(leads, name: str, levels: list[str]) -> np.ndarray:
+    """Each lead's index into `levels` (len(levels) for a value not among them)."""
+    seen, codes = leads.factor(name)
     index = {v: i for i, v in enumerate(levels)}
-    codes = np.array([index.get(v, -1) for v in values.tolist()], dtype=np.int64)
-    rows = np.flatnonzero(codes >= 0)
-    out[rows, codes[rows]] = 1.0
-    return out
+    mapping = np.array([index.get(v, len(levels)) for v in seen], dtype=np.int64)
+    return mapping[codes] if len(seen) else np.zeros(0, dtype=np.int64)
+
+
+def _one_hot(leads, name: str, levels: list[str]) -> np.ndarray:
+    codes = _level_codes(leads, name, levels)
+    out = np.zeros((len(codes), len(levels) + 1), dtype=np.float32)
+    out[np.arange(len(codes)), codes] = 1.0
+    return out[:, :len(levels)]
 
 
 def response_hours(leads, now: float) -> np.ndarray:
@@ -83,11 +89,17 @@ def budget_in_base(leads, rates: dict[str, float]) -> np.ndarray:
     """Budget amounts in the base currency (NaN: none given or no rate); a band counts as its middle."""
     from .rules import BAND_RANGE
 
-    factor = np.array([rates.get(c or next(iter(rates)), np.nan) for c in leads.budget_currency.tolist()])
+    base = next(iter(rates))  # a budget without a currency is taken to be in the base currency
+    levels, codes = leads.factor("budget_currency")
+    per_level = np.array([rates.get(c or base, np.nan) for c in levels], dtype=float)
+    factor = per_level[codes] if len(levels) else np.zeros(0)
     amount = leads.budget_amount * factor
+    band_levels, band_codes = leads.factor("budget_band")
     for band, (low, high) in BAND_RANGE.items():
+        if band not in band_levels:
+            continue
         mid = (low + (high if np.isfinite(high) else low * 2)) / 2
-        rows = np.isnan(amount) & (leads.budget_band == band)
+        rows = np.isnan(amount) & (band_codes == band_levels.index(band))
         amount[rows] = mid * np.nan_to_num(factor[rows], nan=1.0)
     return amount
 
@@ -103,13 +115,13 @@ def matrix(leads, *, fit: np.ndarray, intake_engagement: np.ndarray, now: float,
     response_code = np.searchsorted(np.array(RESPONSE_HOURS), hours, side="left")
     fit_value = np.nan_to_num(fit, nan=50.0) / 100.0
     parts = [
-        _one_hot(leads.source, SOURCES),
+        _one_hot(leads, "source", SOURCES),
         fit_value[:, None],
-        _one_hot(leads.size_band, SIZES),
+        _one_hot(leads, "size_band", SIZES),
         given[:, None].astype(np.float32),
         np.where(given, np.log10(np.maximum(np.nan_to_num(budget), 1.0)), 0.0)[:, None],
-        _one_hot(leads.authority, AUTHORITIES),
-        _one_hot(leads.timeline, TIMELINES),
+        _one_hot(leads, "authority", AUTHORITIES),
+        _one_hot(leads, "timeline", TIMELINES),
         np.minimum(need_count, 3)[:, None],
         leads.need_text[:, None].astype(np.float32),
         np.log1p(intake_engagement)[:, None],
@@ -117,23 +129,18 @@ def matrix(leads, *, fit: np.ndarray, intake_engagement: np.ndarray, now: float,
     ]
     X = np.hstack(parts).astype(np.float32)
     codes = {
-        "source": _codes(leads.source, SOURCES),
+        "source": _level_codes(leads, "source", SOURCES),
         "fit": np.where(np.isnan(fit), 10, np.clip(fit // 10, 0, 9)).astype(np.int64),
-        "size": _codes(leads.size_band, SIZES),
+        "size": _level_codes(leads, "size_band", SIZES),
         "budget": np.where(given, np.searchsorted(np.array(BUDGET_STEPS), np.nan_to_num(budget), side="right") + 1,
                            0),
-        "authority": _codes(leads.authority, AUTHORITIES),
-        "timeline": _codes(leads.timeline, TIMELINES),
+        "authority": _level_codes(leads, "authority", AUTHORITIES),
+        "timeline": _level_codes(leads, "timeline", TIMELINES),
         "need": np.minimum(need_count, 3).astype(np.int64) + 4 * leads.need_text.astype(np.int64),
         "engagement": np.searchsorted(np.array(ENGAGEMENT_STEPS), intake_engagement, side="right"),
         "response": response_code,
     }
     return X, codes
-
-
-def _codes(values: np.ndarray, levels: list[str]) -> np.ndarray:
-    index = {v: i for i, v in enumerate(levels)}
-    return np.array([index.get(v, len(levels)) for v in values.tolist()], dtype=np.int64)
 
 
 def reason_text(group: str, code: int) -> str:

@@ -276,28 +276,27 @@ def custom_keys(rules: list[CompiledRule]) -> list[str]:
     return sorted({r.custom_key for r in rules if r.custom_key})
 
 
-def _one_of(column: np.ndarray, accepted: set, normalise) -> np.ndarray:
+def _one_of(leads, name: str, accepted: set, normalise) -> np.ndarray:
     """Per lead: met / missed / unknown (empty value), judging each distinct value once."""
-    out = np.empty(len(column), dtype=np.int8)
-    verdict: dict = {}
-    for i, value in enumerate(column.tolist()):
-        v = verdict.get(value)
-        if v is None:
-            if value is None or value == "":
-                v = UNKNOWN
-            else:
-                v = MET if normalise(value) in accepted else MISSED
-            verdict[value] = v
-        out[i] = v
-    return out
+    levels, codes = leads.factor(name)
+    verdict = np.array([UNKNOWN if v is None or v == "" else (MET if normalise(v) in accepted else MISSED)
+                        for v in levels], dtype=np.int8)
+    return verdict[codes] if len(levels) else np.zeros(0, dtype=np.int8)
 
 
-def _custom_text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip().lower()
+def _custom_text(value, field_type: str | None = None) -> str:
+    """A stored custom value as rules compare it: yes/no as true/false, whole numbers without
+    decimals, text lower-cased (values arrive as text from the bulk reads)."""
+    text = str(value).strip().lower()
+    if field_type == CustomFieldType.BOOLEAN:
+        return {"1": "true", "1.0": "true", "0": "false", "0.0": "false"}.get(text, text)
+    if field_type == CustomFieldType.NUMBER:
+        try:
+            number = float(text)
+            return str(int(number)) if number.is_integer() else str(number)
+        except ValueError:
+            return text
+    return text
 
 
 def evaluate(rules: list[CompiledRule], leads, *, rates: dict[str, float] | None = None) -> np.ndarray:
@@ -310,11 +309,11 @@ def evaluate(rules: list[CompiledRule], leads, *, rates: dict[str, float] | None
     out = np.full((n, len(rules)), UNKNOWN, dtype=np.int8)
     for j, rule in enumerate(rules):
         if rule.attribute == FitAttribute.INDUSTRY:
-            out[:, j] = _one_of(leads.industry, {v.lower() for v in rule.values}, lambda v: v.lower())
+            out[:, j] = _one_of(leads, "industry", {v.lower() for v in rule.values}, lambda v: v.lower())
         elif rule.attribute == FitAttribute.SIZE_BAND:
-            out[:, j] = _one_of(leads.size_band, set(rule.values), str)
+            out[:, j] = _one_of(leads, "size_band", set(rule.values), str)
         elif rule.attribute == FitAttribute.COUNTRY:
-            out[:, j] = _one_of(leads.country, set(rule.values), lambda v: v.upper())
+            out[:, j] = _one_of(leads, "country", set(rule.values), lambda v: v.upper())
         elif rule.attribute == FitAttribute.NEED:
             has_any = np.zeros(n, dtype=bool)
             met = np.zeros(n, dtype=bool)
@@ -326,53 +325,56 @@ def evaluate(rules: list[CompiledRule], leads, *, rates: dict[str, float] | None
         elif rule.attribute == FitAttribute.BUDGET:
             out[:, j] = _budget(rule, leads, rates or {})
         else:
-            out[:, j] = _custom(rule, leads.custom.get(rule.custom_key))
+            out[:, j] = _custom(rule, leads)
     return out
 
 
 def _budget(rule: CompiledRule, leads, rates: dict[str, float]) -> np.ndarray:
     floor = rule.number or 0.0
-    currency = np.where(leads.budget_currency == "", rule.currency, leads.budget_currency)
-    factor = np.full(len(currency), np.nan)
+    levels, codes = leads.factor("budget_currency")
     target = rates.get(rule.currency, np.nan)
-    for code in set(currency.tolist()):
-        if code == rule.currency:
-            factor[currency == code] = 1.0
-        elif code in rates and not np.isnan(target):
-            factor[currency == code] = rates[code] / target
+    per_level = np.array([1.0 if (c or rule.currency) == rule.currency
+                          else (rates[c] / target if c in rates else np.nan) for c in levels], dtype=float)
+    factor = per_level[codes] if len(levels) else np.zeros(0)
     amount = leads.budget_amount * factor
     verdict = np.full(len(amount), UNKNOWN, dtype=np.int8)
     known = ~np.isnan(amount)
     verdict[known] = np.where(amount[known] >= floor, MET, MISSED)
     # a band (in the lead's currency) decides when it lies wholly above or below the floor
+    band_levels, band_codes = leads.factor("budget_band")
     for band, (low, high) in BAND_RANGE.items():
-        rows = ~known & (leads.budget_band == band) & ~np.isnan(factor)
+        if band not in band_levels:
+            continue
+        rows = ~known & (band_codes == band_levels.index(band)) & ~np.isnan(factor)
         if rows.any():
             verdict[rows & (low * factor >= floor)] = MET
             verdict[rows & (high * factor <= floor)] = MISSED
     return verdict
 
 
-def _custom(rule: CompiledRule, column: np.ndarray | None) -> np.ndarray:
-    if column is None:
+def _custom(rule: CompiledRule, leads) -> np.ndarray:
+    if rule.custom_key not in leads.custom:
         raise KeyError(rule.custom_key)
+    name = f"custom:{rule.custom_key}"
     if rule.operator == FitOperator.ONE_OF:
-        return _one_of(column, {_custom_text(v) for v in rule.values}, _custom_text)
-    out = np.empty(len(column), dtype=np.int8)
+        return _one_of(leads, name, {_custom_text(v, rule.field_type) for v in rule.values},
+                       lambda v: _custom_text(v, rule.field_type))
+    levels, codes = leads.factor(name)
     is_date = rule.field_type == CustomFieldType.DATE
     bound = rule.values[0] if is_date else rule.number
     at_least = rule.operator == FitOperator.AT_LEAST
-    for i, value in enumerate(column.tolist()):
+    verdict = np.empty(len(levels), dtype=np.int8)
+    for i, value in enumerate(levels):
         if value is None or value == "":
-            out[i] = UNKNOWN
+            verdict[i] = UNKNOWN
             continue
         try:
             v = str(value)[:10] if is_date else float(value)
         except (TypeError, ValueError):
-            out[i] = UNKNOWN  # a stored value of the wrong type: we cannot say
+            verdict[i] = UNKNOWN  # a stored value of the wrong type: we cannot say
             continue
-        out[i] = MET if (v >= bound if at_least else v <= bound) else MISSED
-    return out
+        verdict[i] = MET if (v >= bound if at_least else v <= bound) else MISSED
+    return verdict[codes] if len(levels) else np.zeros(0, dtype=np.int8)
 
 
 def fit_scores(rules: list[CompiledRule], verdicts: np.ndarray) -> np.ndarray:

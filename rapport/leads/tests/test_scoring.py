@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from rapport.core.errors import ValidationFailed
@@ -217,3 +218,19 @@ def test_score_lead_without_rules_or_events(db, admin_user, make_contact):
     lead = create_lead(actor=admin_user, contact=make_contact(admin_user), data={})
     scored = score_lead(lead)
     assert np.isnan(scored.fit[0]) and lead.score == 0 and lead.fit_details["rules"] == 0
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_big_writes_rebuild_the_queue_indexes(ideal, admin_user, make_contact, make_company, monkeypatch):
+    from rapport.leads.scoring import store
+
+    ScoringSettings.objects.create(poor_fit_threshold=0)
+    new_lead(admin_user, make_contact, make_company)
+    monkeypatch.setattr(store, "REBUILD_INDEXES_FROM", 1)
+    with connection.cursor() as cursor:
+        before = sorted(name for name, _ in store._score_indexes(cursor))
+    assert "lead_owner_queue_idx" in before
+    assert score_open_leads().leads == 1
+    with connection.cursor() as cursor:
+        assert sorted(name for name, _ in store._score_indexes(cursor)) == before
+    assert Lead.objects.get().score is not None
