@@ -95,8 +95,38 @@ def _setting(rule: FollowUpRule, name: str, default: Any) -> Any:
 
 
 # --- the rules ----------------------------------------------------------------------------
+#
+# Each rule yields (trigger key, assignee id, build): the key is checked against the keys the
+# rule has used before the task's words are written, so a repeat run formats nothing.
 
-def after_meeting(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+Found = tuple[str, int | None, Callable[[], Candidate]]
+
+
+def _rows(queryset, moments: tuple[int, ...] = ()) -> Iterable[tuple]:
+    """The queryset's rows straight from the database cursor, its date-time columns (by
+    position) read with `datetime.fromisoformat`: SQLite returns them as text, and Django's own
+    conversion of a few hundred thousand of them costs seconds. PostgreSQL returns datetimes."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            chunk = cursor.fetchmany(BATCH)
+            if not chunk:
+                return
+            for row in chunk:
+                if moments:
+                    row = list(row)
+                    for i in moments:
+                        value = row[i]
+                        if isinstance(value, str):
+                            value = dt.datetime.fromisoformat(value)
+                        if value is not None and value.tzinfo is None:
+                            value = value.replace(tzinfo=dt.UTC)
+                        row[i] = value
+                yield row
+
+
+def after_meeting(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.timeline.models import Activity
 
     since = now - dt.timedelta(days=int(_setting(rule, "look_back_days", 14)))
@@ -104,33 +134,39 @@ def after_meeting(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
                                     occurred_at__lte=now)
             .values_list("id", "occurred_at", "owner_id", "team_id", "contact_id", "company_id", "deal_id",
                          "subject", "contact__first_name", "contact__last_name", "company__name", "deal__name"))
-    for (pk, at, owner, team, contact, company, deal, subject, first, last, company_name, deal_name) in rows.iterator(
-            chunk_size=BATCH):
-        who = _name(first, last, "") or company_name or deal_name or "the customer"
-        yield Candidate(
-            key=f"activity:{pk}", title=f"Follow up on the meeting with {who}"[:200],
-            reason=(f"Meeting on {at:%Y-%m-%d}{f' ({subject})' if subject else ''}: the rule asks for a follow-up "
-                    f"{rule.days} day(s) after a meeting.")[:300],
-            assignee_id=owner, team_id=team, due_at=at + dt.timedelta(days=rule.days), contact_id=contact,
-            company_id=company, deal_id=deal)
+    for row in _rows(rows, (1,)):
+        def build(row=row) -> Candidate:
+            pk, at, owner, team, contact, company, deal, subject, first, last, company_name, deal_name = row
+            who = _name(first, last, "") or company_name or deal_name or "the customer"
+            return Candidate(
+                key=f"activity:{pk}", title=f"Follow up on the meeting with {who}"[:200],
+                reason=(f"Meeting on {at:%Y-%m-%d}{f' ({subject})' if subject else ''}: the rule asks for a "
+                        f"follow-up {rule.days} day(s) after a meeting.")[:300],
+                assignee_id=owner, team_id=team, due_at=at + dt.timedelta(days=rule.days), contact_id=contact,
+                company_id=company, deal_id=deal)
+        yield f"activity:{row[0]}", row[2], build
 
 
-def stalled_deal(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+def stalled_deal(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.sales.models import Deal, DealStatus
 
     cutoff = now - dt.timedelta(days=rule.days)
     rows = (Deal.objects.filter(status=DealStatus.OPEN, deleted_at__isnull=True, last_activity_at__lt=cutoff)
             .values_list("id", "name", "owner_id", "team_id", "company_id", "last_activity_at"))
-    for pk, name, owner, team, company, last in rows.iterator(chunk_size=BATCH):
-        silent = (now - last).days
-        yield Candidate(
-            key=f"deal:{pk}:{last:%Y-%m-%d}", title=f"Revive the deal {name}"[:200],
-            reason=(f"No activity on this deal for {silent} days (since {last:%Y-%m-%d}); the rule flags open deals "
-                    f"after {rule.days} days.")[:300],
-            assignee_id=owner, team_id=team, due_at=now, deal_id=pk, company_id=company)
+    for row in _rows(rows, (5,)):
+        key = f"deal:{row[0]}:{row[5].date().isoformat()}"
+
+        def build(row=row, key=key) -> Candidate:
+            pk, name, owner, team, company, last = row
+            return Candidate(
+                key=key, title=f"Revive the deal {name}"[:200],
+                reason=(f"No activity on this deal for {(now - last).days} days (since {last:%Y-%m-%d}); the rule "
+                        f"flags open deals after {rule.days} days.")[:300],
+                assignee_id=owner, team_id=team, due_at=now, deal_id=pk, company_id=company)
+        yield key, row[2], build
 
 
-def new_customer(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+def new_customer(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.sales.models import Order
 
     offsets = sorted({int(d) for d in _setting(rule, "check_in_days", [7, 30, 90])})
@@ -144,30 +180,34 @@ def new_customer(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
     rows = (Order.objects.filter(ordered_at__gte=lower, ordered_at__lte=now, contact__isnull=False,
                                  deleted_at__isnull=True, contact__deleted_at__isnull=True)
             .filter(~Exists(earlier))
-            .values("contact_id", "contact__owner_id", "contact__team_id", "contact__company_id",
-                    "contact__first_name", "contact__last_name")
+            .values_list("contact_id", "contact__owner_id", "contact__team_id", "contact__company_id",
+                         "contact__first_name", "contact__last_name")
             .annotate(first=Min("ordered_at")).order_by())
-    for row in rows.iterator(chunk_size=BATCH):
-        first = row["first"]
+    for row in _rows(rows, (6,)):
+        contact, owner, team, company, first_name, last_name, first = row
         for offset in offsets:
             day = first + dt.timedelta(days=offset)
             if now - window <= day <= now:
-                who = _name(row["contact__first_name"], row["contact__last_name"], "the new customer")
-                yield Candidate(
-                    key=f"contact:{row['contact_id']}:day{offset}", title=f"Day-{offset} check-in with {who}"[:200],
-                    reason=(f"First purchase on {first:%Y-%m-%d}: new customers get a check-in {offset} days "
-                            "after it.")[:300],
-                    assignee_id=row["contact__owner_id"], team_id=row["contact__team_id"], due_at=day,
-                    contact_id=row["contact_id"], company_id=row["contact__company_id"])
+                key = f"contact:{contact}:day{offset}"
+
+                def build(key=key, offset=offset, day=day, row=row) -> Candidate:
+                    who = _name(row[4], row[5], "the new customer")
+                    return Candidate(
+                        key=key, title=f"Day-{offset} check-in with {who}"[:200],
+                        reason=(f"First purchase on {row[6]:%Y-%m-%d}: new customers get a check-in {offset} days "
+                                "after it.")[:300],
+                        assignee_id=row[1], team_id=row[2], due_at=day, contact_id=row[0], company_id=row[3])
+                yield key, owner, build
 
 
 def _intervals_from_scores(min_orders: int, since: dt.datetime):
     from rapport.reports.models import CustomerScore
 
-    return (CustomerScore.objects.filter(contact__isnull=False, usual_interval_days__gt=0, orders__gte=min_orders,
+    rows = (CustomerScore.objects.filter(contact__isnull=False, usual_interval_days__gt=0, orders__gte=min_orders,
                                          last_order_at__gte=since, contact__deleted_at__isnull=True)
             .values_list("contact_id", "last_order_at", "usual_interval_days", "contact__owner_id",
                          "contact__team_id", "contact__company_id", "contact__first_name", "contact__last_name"))
+    return _rows(rows, (1,))
 
 
 def _intervals_from_orders(min_orders: int, since: dt.datetime):
@@ -177,43 +217,48 @@ def _intervals_from_orders(min_orders: int, since: dt.datetime):
 
     rows = (Order.objects.filter(contact__isnull=False, deleted_at__isnull=True, is_subscription=False,
                                  contact__deleted_at__isnull=True)
-            .values("contact_id", "contact__owner_id", "contact__team_id", "contact__company_id",
-                    "contact__first_name", "contact__last_name")
+            .values_list("contact_id", "contact__owner_id", "contact__team_id", "contact__company_id",
+                         "contact__first_name", "contact__last_name")
             .annotate(n=Count("id"), first=Min("ordered_at"), last=Max("ordered_at"))
             .filter(n__gte=min_orders, last__gte=since).order_by())
-    for row in rows.iterator(chunk_size=BATCH):
-        interval = (row["last"] - row["first"]).total_seconds() / 86400 / (row["n"] - 1)
+    for contact, owner, team, company, first_name, last_name, n, first, last in _rows(rows, (7, 8)):
+        interval = (last - first).total_seconds() / 86400 / (n - 1)
         if interval > 0:
-            yield (row["contact_id"], row["last"], interval, row["contact__owner_id"], row["contact__team_id"],
-                   row["contact__company_id"], row["contact__first_name"], row["contact__last_name"])
+            yield (contact, last, interval, owner, team, company, first_name, last_name)
 
 
-def purchase_interval(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+def purchase_interval(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.reports.models import CustomerScore
 
     min_orders = max(int(_setting(rule, "min_orders", 2)), 2)
     give_up = float(_setting(rule, "give_up_after_intervals", 3))
     since = now - dt.timedelta(days=3 * 365)
     if CustomerScore.objects.filter(contact__isnull=False).exists():
-        rows = _intervals_from_scores(min_orders, since).iterator(chunk_size=BATCH)
+        rows = _intervals_from_scores(min_orders, since)
         source = "usual interval from the latest insights refresh"
     else:
         rows = _intervals_from_orders(min_orders, since)
         source = "usual interval from their orders"
     grace = dt.timedelta(days=rule.days)
-    for contact, last, interval, owner, team, company, first_name, last_name in rows:
+    for row in rows:
+        contact, last, interval, owner = row[0], row[1], row[2], row[3]
         expected = last + dt.timedelta(days=interval)
         if not (expected + grace <= now < last + dt.timedelta(days=interval * give_up)):
             continue
-        who = _name(first_name, last_name, "the customer")
-        yield Candidate(
-            key=f"contact:{contact}:after:{last:%Y-%m-%d}", title=f"Check in with {who}: next purchase overdue"[:200],
-            reason=(f"Usually buys every {interval:.0f} days ({source}); last purchase {last:%Y-%m-%d}, "
-                    f"{(now - last).days} days ago.")[:300],
-            assignee_id=owner, team_id=team, due_at=now, contact_id=contact, company_id=company)
+        key = f"contact:{contact}:after:{last.date().isoformat()}"
+
+        def build(row=row, key=key) -> Candidate:
+            contact, last, interval, owner, team, company, first_name, last_name = row
+            who = _name(first_name, last_name, "the customer")
+            return Candidate(
+                key=key, title=f"Check in with {who}: next purchase overdue"[:200],
+                reason=(f"Usually buys every {interval:.0f} days ({source}); last purchase {last:%Y-%m-%d}, "
+                        f"{(now - last).days} days ago.")[:300],
+                assignee_id=owner, team_id=team, due_at=now, contact_id=contact, company_id=company)
+        yield key, owner, build
 
 
-def lead_sla(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
+def lead_sla(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.leads.models import OPEN_STATUSES, Lead
 
     ahead = now + dt.timedelta(hours=float(_setting(rule, "hours_before", 4)))
@@ -222,18 +267,23 @@ def lead_sla(rule: FollowUpRule, now: dt.datetime) -> Iterable[Candidate]:
                                 deleted_at__isnull=True)
             .values_list("id", "title", "owner_id", "team_id", "contact_id", "company_id", "response_due_at",
                          "contact__first_name", "contact__last_name"))
-    for pk, title, owner, team, contact, company, due, first, last in rows.iterator(chunk_size=BATCH):
-        who = _name(first, last, "a new lead")
-        late = due < now
-        yield Candidate(
-            key=f"lead:{pk}:{due:%Y-%m-%dT%H:%M}", title=f"Respond to {who}"[:200],
-            reason=(f"{'First response was due' if late else 'First response due'} {due:%Y-%m-%d %H:%M} UTC"
-                    f"{f' ({title})' if title else ''}; nobody has answered yet.")[:300],
-            assignee_id=owner, team_id=team, due_at=due, contact_id=contact, company_id=company, lead_id=pk,
-            priority=TaskPriority.HIGH)
+    for row in _rows(rows, (6,)):
+        key = f"lead:{row[0]}:{row[6]:%Y-%m-%dT%H:%M}"
+
+        def build(row=row, key=key) -> Candidate:
+            pk, title, owner, team, contact, company, due, first, last = row
+            who = _name(first, last, "a new lead")
+            late = due < now
+            return Candidate(
+                key=key, title=f"Respond to {who}"[:200],
+                reason=(f"{'First response was due' if late else 'First response due'} {due:%Y-%m-%d %H:%M} UTC"
+                        f"{f' ({title})' if title else ''}; nobody has answered yet.")[:300],
+                assignee_id=owner, team_id=team, due_at=due, contact_id=contact, company_id=company, lead_id=pk,
+                priority=TaskPriority.HIGH)
+        yield key, row[2], build
 
 
-RULES: dict[str, Callable[[FollowUpRule, dt.datetime], Iterable[Candidate]]] = {
+RULES: dict[str, Callable[[FollowUpRule, dt.datetime], Iterable[Found]]] = {
     RuleKind.AFTER_MEETING: after_meeting,
     RuleKind.STALLED_DEAL: stalled_deal,
     RuleKind.NEW_CUSTOMER: new_customer,
@@ -245,10 +295,16 @@ RULES: dict[str, Callable[[FollowUpRule, dt.datetime], Iterable[Candidate]]] = {
 # --- making the tasks ---------------------------------------------------------------------
 
 def _known_keys(rule: FollowUpRule, keys: list[str]) -> set[str]:
+    """Which of these keys the rule has used (its unique index answers each; plain SQL, as
+    building the ORM's IN list of thousands of values costs more than the lookups)."""
     known: set[str] = set()
-    for start in range(0, len(keys), KEY_CHUNK):
-        known.update(Task.objects.filter(rule=rule, trigger_key__in=keys[start:start + KEY_CHUNK])
-                     .values_list("trigger_key", flat=True))
+    table = connection.ops.quote_name(Task._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), KEY_CHUNK):
+            chunk = keys[start:start + KEY_CHUNK]
+            cursor.execute(f"SELECT trigger_key FROM {table} WHERE rule_id = %s AND trigger_key IN "
+                           f"({', '.join(['%s'] * len(chunk))})", [rule.pk, *chunk])
+            known.update(key for (key,) in cursor.fetchall())
     return known
 
 
@@ -295,26 +351,24 @@ def _insert(rule: FollowUpRule, batch: list[Candidate], now: dt.datetime) -> int
         return cursor.rowcount
 
 
-def _create_missing(rule: FollowUpRule, candidates: Iterable[Candidate], now: dt.datetime,
-                    result: RuleResult) -> None:
-    pending: list[Candidate] = []
+def _create_missing(rule: FollowUpRule, found: Iterable[Found], now: dt.datetime, result: RuleResult) -> None:
+    pending: dict[str, Callable[[], Candidate]] = {}
 
     def flush() -> None:
         if not pending:
             return
-        unique = {c.key: c for c in pending}
-        known = _known_keys(rule, list(unique))
-        fresh = [c for k, c in unique.items() if k not in known]
+        known = _known_keys(rule, list(pending))
+        fresh = [build() for key, build in pending.items() if key not in known]
         if fresh:
             result.created += _insert(rule, fresh, now)
         pending.clear()
 
-    for candidate in candidates:
+    for key, assignee_id, build in found:
         result.candidates += 1
-        if candidate.assignee_id is None:
+        if assignee_id is None:
             result.skipped_no_owner += 1
             continue
-        pending.append(candidate)
+        pending[key] = build
         if len(pending) >= BATCH:
             flush()
     flush()
@@ -376,3 +430,37 @@ def run_follow_up_rules(*, now: dt.datetime | None = None, kinds: list[str] | No
         summary.cadence_tasks, summary.cadences_stopped = advanced.tasks, advanced.stopped
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@transaction.atomic
+def update_rule(*, actor, rule: FollowUpRule, data: dict[str, Any], source: str = "web") -> FollowUpRule:
+    """An admin switches a rule on or off or tunes it; settings are checked before saving."""
+    from rapport.core import audit
+    from rapport.core.errors import NotAllowed
+    from rapport.core.visibility import is_admin
+
+    if not is_admin(actor):
+        raise NotAllowed("only admins change follow-up rules")
+    errors = {name: "unknown field" for name in set(data) - {"enabled", "days", "settings", "priority"}}
+    if "priority" in data and data["priority"] not in TaskPriority.values:
+        errors["priority"] = f"choose one of: {', '.join(TaskPriority.values)}"
+    if "days" in data and (not isinstance(data["days"], int) or isinstance(data["days"], bool)
+                           or not 0 <= data["days"] <= 3650):
+        errors["days"] = "a whole number of days from 0 to 3650"
+    if "settings" in data and not isinstance(data["settings"], dict):
+        errors["settings"] = "an object of the rule's settings"
+    if "enabled" in data and not isinstance(data["enabled"], bool):
+        errors["enabled"] = "true or false"
+    if errors:
+        raise ValidationFailed(errors)
+    fields = ["enabled", "days", "settings", "priority"]
+    before = audit.snapshot(rule, fields)
+    for name, value in data.items():
+        setattr(rule, name, value)
+    check_rule_settings(rule)
+    rule.updated_at = timezone.now()
+    rule.save()
+    changes = audit.changes_between(before, audit.snapshot(rule, fields))
+    if changes:
+        audit.audit(actor=actor, action=AuditAction.UPDATE, instance=rule, changes=changes, source=source)
+    return rule
