@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings as django_settings
 from django.core.mail import send_mail
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from rapport.core import audit
 from rapport.core.models import AuditAction
+from rapport.core.visibility import profile_of
 
 from ..models import OPEN_STATUSES, Lead, LeadNotice, NoticeKind, RoutingSettings
 from .business_hours import DEFAULT_HOURS, ScheduleError, add_business_hours
@@ -83,7 +85,12 @@ def notify_owner(lead: Lead) -> bool:
         return False
     due = ""
     if lead.response_due_at and lead.first_response_at is None:
-        due = f" First response due {timezone.localtime(lead.response_due_at, dt.UTC):%a %d %b %H:%M} UTC."
+        zone_name = profile_of(lead.owner).time_zone or "UTC"
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone, zone_name = dt.UTC, "UTC"
+        due = f" First response due {lead.response_due_at.astimezone(zone):%a %d %b %H:%M} ({zone_name})."
     qualified = "qualified " if lead.status == "qualified" else ""
     return notify(recipient=lead.owner, lead=lead, kind=NoticeKind.HANDOFF,
                   message=f"New {qualified}lead for you: {lead_label(lead)}.{due}",

@@ -136,6 +136,7 @@ def test_routing_is_audited_sets_the_deadline_and_tells_the_owner(make_lead, sel
     assert entry.changes["assignment_reason"] == ["", "Rule 'Sam' → Sam"]
     notice = LeadNotice.objects.get(recipient=seller, lead=lead)
     assert notice.kind == "handoff" and "New lead for you" in notice.message
+    assert notice.message.endswith("First response due Mon 30 Nov 12:00 (UTC).")
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [seller.email]
 
 
