@@ -151,20 +151,25 @@ def _search_q(q: str) -> Q:
     return match
 
 
-def list_leads(user, params: dict[str, Any], *, cursor: str | None = None, size: int = 50) -> Page:
-    """One cursor page of the user's leads; `params["sort"]` is one of LEAD_SORTS (newest first)."""
+def listed_leads(user, params: dict[str, Any]) -> tuple[QuerySet[Lead], str]:
+    """The filtered leads and their order, as the list shows them: a score sort lists scored leads
+    only (a NULL score has no place in a keyset order), so counts and pages agree."""
     sort = params.get("sort") or "-created"
     if sort not in LEAD_SORTS:
         raise ValidationFailed({"sort": f"choose one of: {', '.join(LEAD_SORTS)}"})
+    order = LEAD_SORTS[sort]
+    qs = filter_leads(user, params)
+    if order.lstrip("-") in ("score", "fit_score"):
+        qs = qs.filter(**{f"{order.lstrip('-')}__isnull": False})
+    return qs, order
+
+
+def list_leads(user, params: dict[str, Any], *, cursor: str | None = None, size: int = 50) -> Page:
+    """One cursor page of the user's leads; `params["sort"]` is one of LEAD_SORTS (newest first)."""
     if not 1 <= size <= MAX_PAGE:
         raise ValidationFailed({"size": f"from 1 to {MAX_PAGE}"})
-    qs = (filter_leads(user, params).select_related("contact", "company", "owner", "disqualify_reason")
-          .prefetch_related("need_categories"))
-    order = LEAD_SORTS[sort]
-    if order.lstrip("-") in ("score", "fit_score"):
-        # A NULL score would break the keyset comparison; unscored leads sort as 0 via coalescing
-        # is costly, so the score sorts list scored leads only and say so on the page.
-        qs = qs.filter(**{f"{order.lstrip('-')}__isnull": False})
+    qs, order = listed_leads(user, params)
+    qs = qs.select_related("contact", "company", "owner", "disqualify_reason").prefetch_related("need_categories")
     return keyset_page(qs, order=order, cursor=cursor, size=size)
 
 

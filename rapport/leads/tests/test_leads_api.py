@@ -179,3 +179,15 @@ def test_list_costs_the_same_queries_for_more_leads(api_as, seller, make_contact
     few = queries()
     add(6)
     assert queries() == few
+
+
+def test_sort_by_score_pages_through_scored_leads(api_as, seller, make_contact):
+    leads = [services.create_lead(actor=seller, contact=make_contact(seller), data={}) for _ in range(5)]
+    for lead, score in zip(leads, (40, 90, None, 90, 10), strict=True):
+        Lead.objects.filter(pk=lead.pk).update(score=score)
+    client = api_as(seller)
+    first = client.get("/leads", {"sort": "-score", "limit": 2}).json()
+    rest = client.get("/leads", {"sort": "-score", "limit": 2, "cursor": first["next_cursor"]}).json()
+    scores = [item["score"] for item in first["items"] + rest["items"]]
+    assert scores == [90, 90, 40, 10] and rest["next_cursor"] is None
+    assert ("query", "sort") in field_errors(client.get("/leads", {"sort": "colour"}))

@@ -52,7 +52,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     try:
         page = selectors.list_leads(request.user, params, cursor=request.GET.get("cursor") or None,
                                     size=_page_size(request))
-        total, more = capped_count(selectors.filter_leads(request.user, params))
+        total, more = capped_count(selectors.listed_leads(request.user, params)[0])
     except ValidationFailed as exc:
         error = exc.errors
     query = request.GET.copy()
