@@ -35,6 +35,7 @@ from rapport.timeline.models import Activity, Event
 
 from . import vocabulary as V
 from .leads import load_leads, reset_leads, train_and_score
+from .meetings import load_meetings, reset_meetings
 from .models import DemoDataset
 from .sales import load_sales, reset_sales
 
@@ -72,6 +73,7 @@ class DemoSummary:
     busy_contact_ids: list[int] = field(default_factory=list)
     sales: dict[str, int] = field(default_factory=dict)  # counts of the sales rows (rapport.demo.sales)
     leads: dict = field(default_factory=dict)  # counts of the leads and the model trained on them (rapport.demo.leads)
+    meetings: dict = field(default_factory=dict)  # counts of meetings, attendees, templates (rapport.demo.meetings)
 
     @property
     def rows(self) -> int:
@@ -704,12 +706,17 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
         seller_ids=list(Profile.objects.filter(role="seller", user__username__in=summary.users)
                         .values_list("user_id", flat=True)))
     summary.leads |= train_and_score(created)
+    meetings = load_meetings(now=now, seed=seed, created=created, seller_ids=list(
+        Profile.objects.filter(role="seller", user__username__in=summary.users).values_list("user_id", flat=True)))
+    summary.meetings = meetings.counts
+    summary.events += meetings.events
+    summary.activities += meetings.activities
     summary.seconds = time.perf_counter() - began
     summary.busy_contact_ids = busy
     DemoDataset.objects.create(
         seed=seed, contacts=contacts, events=summary.events, seconds=summary.seconds,
         id_ranges={key: [first_ids[key], ids[key] - 1] for key in ids if ids[key] > first_ids[key]} | sales.id_ranges
-        | leads.id_ranges,
+        | leads.id_ranges | meetings.id_ranges,
         created=created, busy_contact_ids=busy, parameters=sales.parameters,
     )
     return summary
@@ -755,6 +762,7 @@ def reset_demo() -> int:
         contact_range = ranges.get("contact")
         company_range = ranges.get("company")
         with transaction.atomic(), connection.cursor() as cursor:
+            reset_meetings(dataset, cursor)
             reset_leads(dataset, cursor)
             reset_sales(dataset, cursor)
             def delete(table_key: str, column: str, span) -> None:

@@ -55,6 +55,8 @@ TEMPLATES = [
 class MeetingsSummary:
     counts: dict = field(default_factory=dict)
     id_ranges: dict = field(default_factory=dict)
+    events: int = 0
+    activities: int = 0
 
 
 def load_meetings(*, now: dt.datetime, seller_ids: list[int], seed: int, created: dict) -> MeetingsSummary:
@@ -80,8 +82,10 @@ def load_meetings(*, now: dt.datetime, seller_ids: list[int], seed: int, created
                          .exclude(contact__email="").select_related("contact").order_by("deal_id", "id")):
                 contacts.setdefault(link.deal_id, []).append(link.contact)
             for i, (hours, minutes, status, outcome) in enumerate(WEEK):
-                deal = deals[i % len(deals)]
-                guests = contacts.get(deal.pk, [])[:2]
+                # Held meetings count as activity on their deal; keeping them on one deal per
+                # seller leaves the others' stalled flags as the sales demo drew them.
+                deal = deals[0] if status == MeetingStatus.DONE else deals[i % len(deals)]
+                guests = contacts.get(deal.pk, [])[:1]
                 if not guests:
                     continue  # a meeting with no one to meet would only clutter the demo
                 start = now + hours * HOUR
@@ -104,7 +108,7 @@ def load_meetings(*, now: dt.datetime, seller_ids: list[int], seed: int, created
                                      response="accepted" if m.status == MeetingStatus.DONE else "needs-action")
                      for m, guests in zip(meetings, people, strict=True) for c in guests]
         MeetingAttendee.objects.bulk_create(attendees, batch_size=1000)
-        _timeline(meetings, people)
+        summary.events, summary.activities = _timeline(meetings, people)
         templates = _templates(profiles, now)
     ids = [m.pk for m in meetings]
     if ids:
@@ -114,8 +118,12 @@ def load_meetings(*, now: dt.datetime, seller_ids: list[int], seed: int, created
     return summary
 
 
-def _timeline(meetings: list[Meeting], people: list[list]) -> None:
+def _timeline(meetings: list[Meeting], people: list[list]) -> tuple[int, int]:
     """The scheduling of each meeting as an event, and the held ones as logged meetings."""
+    from django.contrib.auth import get_user_model
+
+    organisers = {u.pk: u.get_full_name() or u.username for u in
+                  get_user_model().objects.filter(pk__in={m.organiser_id for m in meetings})}
     events = []
     for meeting, guests in zip(meetings, people, strict=True):
         contact = guests[0] if guests else None
@@ -128,14 +136,19 @@ def _timeline(meetings: list[Meeting], people: list[list]) -> None:
                 kind="meeting", occurred_at=meeting.starts_at, contact=contact, company_id=meeting.company_id,
                 owner_id=meeting.organiser_id, team_id=meeting.team_id, deal_id=meeting.deal_id,
                 subject=meeting.title, body=f"{meeting.outcome_note}\n\nNext step: {meeting.next_step}",
-                duration_minutes=meeting.duration_minutes, attendees=[str(c) for c in guests],
+                duration_minutes=meeting.duration_minutes,
+                attendees=[str(c) for c in guests] + [organisers.get(meeting.organiser_id, "")],
                 created_by_id=meeting.organiser_id)
             Meeting.objects.filter(pk=meeting.pk).update(activity=activity)
+            # A held meeting is activity on the deal, as logging one in the app makes it.
+            Deal.objects.filter(pk=meeting.deal_id, last_activity_at__lt=meeting.starts_at).update(
+                last_activity_at=meeting.starts_at)
             events.append(Event(kind="meeting", occurred_at=meeting.starts_at, actor_id=meeting.organiser_id,
                                 contact=contact, company_id=meeting.company_id, deal_id=meeting.deal_id,
                                 activity=activity, summary=f"Meeting ({meeting.duration_minutes} min): "
                                                            f"{meeting.title}"[:300]))
     Event.objects.bulk_create(events, batch_size=1000)
+    return len(events), sum(1 for m in meetings if m.status == MeetingStatus.DONE)
 
 
 def _templates(profiles: dict, now: dt.datetime) -> list[EmailTemplate]:
