@@ -38,6 +38,7 @@ from .leads import load_leads, reset_leads, train_and_score
 from .meetings import load_meetings, reset_meetings
 from .models import DemoDataset
 from .sales import load_sales, reset_sales
+from .tasks import load_tasks, reset_tasks
 
 DEMO_PASSWORD = "rapport-demo"
 CHUNK = 10_000
@@ -74,6 +75,7 @@ class DemoSummary:
     sales: dict[str, int] = field(default_factory=dict)  # counts of the sales rows (rapport.demo.sales)
     leads: dict = field(default_factory=dict)  # counts of the leads and the model trained on them (rapport.demo.leads)
     meetings: dict = field(default_factory=dict)  # counts of meetings, attendees, templates (rapport.demo.meetings)
+    tasks: dict = field(default_factory=dict)  # counts of tasks and enrolments (rapport.demo.tasks)
 
     @property
     def rows(self) -> int:
@@ -711,12 +713,16 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
     summary.meetings = meetings.counts
     summary.events += meetings.events
     summary.activities += meetings.activities
+    # Last: the follow-up rules run over everything above (meetings, deals, orders, leads).
+    tasks = load_tasks(now=now, seed=seed, seller_ids=list(
+        Profile.objects.filter(role="seller", user__username__in=summary.users).values_list("user_id", flat=True)))
+    summary.tasks = tasks.counts
     summary.seconds = time.perf_counter() - began
     summary.busy_contact_ids = busy
     DemoDataset.objects.create(
         seed=seed, contacts=contacts, events=summary.events, seconds=summary.seconds,
         id_ranges={key: [first_ids[key], ids[key] - 1] for key in ids if ids[key] > first_ids[key]} | sales.id_ranges
-        | leads.id_ranges | meetings.id_ranges,
+        | leads.id_ranges | meetings.id_ranges | tasks.id_ranges,
         created=created, busy_contact_ids=busy, parameters=sales.parameters,
     )
     return summary
@@ -762,6 +768,7 @@ def reset_demo() -> int:
         contact_range = ranges.get("contact")
         company_range = ranges.get("company")
         with transaction.atomic(), connection.cursor() as cursor:
+            reset_tasks(dataset, cursor)
             reset_meetings(dataset, cursor)
             reset_leads(dataset, cursor)
             reset_sales(dataset, cursor)

@@ -164,3 +164,21 @@ def test_command_runs_and_enqueues(seller):
     call_command("assistant", "rules", "--enqueue", stdout=out)  # the tests' backend runs it at once
     assert "queued" in out.getvalue()
     assert Task.objects.filter(deal=deal).count() == 1
+
+
+def test_demo_fills_today_and_resets_cleanly(db):
+    from django.contrib.auth import get_user_model
+
+    from rapport.assistant.selectors.agenda import agenda_for
+    from rapport.demo.generator import load_demo, reset_demo
+
+    summary = load_demo(contacts=300, seed=7)
+    assert summary.tasks["hand_made_tasks"] > 0
+    statuses = set(Task.objects.values_list("status", flat=True))
+    assert statuses == {TaskStatus.OPEN, TaskStatus.DONE, TaskStatus.CANCELLED}
+    assert Task.objects.filter(origin=TaskOrigin.RULE).exists()
+    seller = get_user_model().objects.filter(username__in=summary.users, profile__role="seller").first()
+    agenda = agenda_for(seller)
+    assert agenda.overdue and {line.kind for line in agenda.lines} >= {"task"}
+    reset_demo()
+    assert not Task.objects.exists()
