@@ -236,3 +236,10 @@ def test_site_pages_show_the_install_line_to_marketers_only(marketer, seller):
     site = TrackedSite.objects.get(name="Blog")
     assert f'data-site="{site.key}"' in page and 'data-consent="after_consent"' in page
     assert "/static/leads/track.js" in page
+
+
+def test_refusals_are_readable_by_tracked_sites_only(site):
+    mine = post(batch(site, view(title=5)))
+    assert mine.status_code == 400 and mine["Access-Control-Allow-Origin"] == ORIGIN
+    stranger = post({"site": "unknown"}, origin="https://evil.example")
+    assert stranger.status_code == 400 and "Access-Control-Allow-Origin" not in stranger

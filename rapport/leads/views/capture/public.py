@@ -46,8 +46,8 @@ def _cors(response: HttpResponse, origin: str, *, methods: str) -> HttpResponse:
 
 def _refuse(reason: str, status: int, origin: str) -> HttpResponse:
     response = JsonResponse({"error": reason}, status=status)
-    if origin and status != 403:
-        # Let the script read why its batch was refused (only sites we know reach this far).
+    if origin and status != 403 and _allowed_origin(origin):
+        # Let a tracked site's script read why its batch was refused.
         response = _cors(response, origin, methods="POST, OPTIONS")
     return response
 
