@@ -6,6 +6,7 @@ tests see the headers and MIME structure a mail server would receive.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -54,9 +55,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server(settings):
-    """A running SMTP server and Django configured to send through it; yields its Mailbox."""
+@contextlib.contextmanager
+def running_smtp_server(settings):
+    """Start the server and point Django's SMTP backend at it (`settings`: pytest-django's)."""
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
@@ -70,3 +71,10 @@ def smtp_server(settings):
         yield mailbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A running SMTP server and Django configured to send through it; yields its Mailbox."""
+    with running_smtp_server(settings) as mailbox:
+        yield mailbox
