@@ -148,9 +148,34 @@ class ScoringRun:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
+class _big_page_cache:
+    """SQLite: a 512 MB page cache while every open lead is read and rewritten (the connection's
+    64 MB made the big read and the rewrite evict and re-read pages: a third more CPU)."""
+
+    def __enter__(self):
+        self.sqlite = connection.vendor == "sqlite"
+        if self.sqlite:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size")
+                (self.before,) = cursor.fetchone()
+                cursor.execute("PRAGMA cache_size=-524288")
+        return self
+
+    def __exit__(self, *exc):
+        if self.sqlite:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size={int(self.before)}")
+        return False
+
+
 def score_open_leads(*, now: dt.datetime | None = None,
                      progress: Callable[[str], None] | None = None) -> ScoringRun:
     """Fit, engagement and (with a model) the predicted chance of every open lead, with reasons."""
+    with _big_page_cache():
+        return _score_open_leads(now=now, progress=progress)
+
+
+def _score_open_leads(*, now: dt.datetime | None, progress: Callable[[str], None] | None) -> ScoringRun:
     now = now or timezone.now()
     moment = _epoch(now)
     settings = ScoringSettings.current()
