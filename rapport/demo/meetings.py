@@ -74,7 +74,7 @@ def load_meetings(*, now: dt.datetime, seller_ids: list[int], seed: int, created
             if profile is None or not profile.user.email:
                 continue
             deals = list(Deal.objects.filter(owner_id=seller_id, status=DealStatus.OPEN, deleted_at__isnull=True)
-                         .order_by("-amount", "id")[: len(WEEK)])
+                         .select_related("pipeline").order_by("-amount", "id")[: len(WEEK)])
             if not deals:
                 continue
             contacts = {}
@@ -82,13 +82,20 @@ def load_meetings(*, now: dt.datetime, seller_ids: list[int], seed: int, created
                          .exclude(contact__email="").select_related("contact").order_by("deal_id", "id")):
                 contacts.setdefault(link.deal_id, []).append(link.contact)
             for i, (hours, minutes, status, outcome) in enumerate(WEEK):
-                # Held meetings count as activity on their deal; keeping them on one deal per
-                # seller leaves the others' stalled flags as the sales demo drew them.
-                deal = deals[0] if status == MeetingStatus.DONE else deals[i % len(deals)]
+                start = now + hours * HOUR
+                if status == MeetingStatus.DONE:
+                    # Held meetings count as activity on their deal, so they go to the seller's
+                    # biggest deal that already existed then and is not stalled: the stalled flags
+                    # stay as the sales demo drew them.
+                    deal = next((d for d in deals if d.created_at <= start
+                                 and now - d.last_activity_at <= dt.timedelta(days=d.pipeline.stall_days)), None)
+                    if deal is None:
+                        continue
+                else:
+                    deal = deals[i % len(deals)]
                 guests = contacts.get(deal.pk, [])[:1]
                 if not guests:
                     continue  # a meeting with no one to meet would only clutter the demo
-                start = now + hours * HOUR
                 meeting = Meeting(
                     title=f"{TITLES[int(rng.integers(len(TITLES)))]}: {deal.name}"[:200], starts_at=start,
                     ends_at=start + dt.timedelta(minutes=minutes), time_zone=profile.time_zone or "UTC",

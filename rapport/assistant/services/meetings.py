@@ -155,7 +155,7 @@ def update_meeting(*, actor, meeting: Meeting, data: dict[str, Any], source: str
     sequence goes up and everyone gets the update (same UID); people taken off get a
     cancellation. A change that changes nothing sends nothing."""
     with transaction.atomic():
-        meeting = Meeting.objects.select_for_update().select_related("organiser", "contact", "deal").get(pk=meeting.pk)
+        meeting = Meeting.objects.select_for_update(of=("self",)).select_related("organiser", "contact", "deal").get(pk=meeting.pk)
         check_may_change(actor, meeting)
         _check_open(meeting)
         cleaned = clean_meeting(actor, data, instance=meeting)
@@ -194,7 +194,7 @@ def update_meeting(*, actor, meeting: Meeting, data: dict[str, Any], source: str
 def cancel_meeting(*, actor, meeting: Meeting, reason: str = "", source: str = "web") -> Meeting:
     """Call the meeting off: a higher sequence and METHOD:CANCEL to every attendee."""
     with transaction.atomic():
-        meeting = Meeting.objects.select_for_update().select_related("organiser", "contact", "deal").get(pk=meeting.pk)
+        meeting = Meeting.objects.select_for_update(of=("self",)).select_related("organiser", "contact", "deal").get(pk=meeting.pk)
         check_may_change(actor, meeting)
         _check_open(meeting)
         reason = (reason or "").strip()
@@ -262,7 +262,7 @@ def record_outcome(*, actor, meeting: Meeting, note: str, next_step: str = "",
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():
-        meeting = Meeting.objects.select_for_update().select_related("organiser", "contact", "deal", "company").get(
+        meeting = Meeting.objects.select_for_update(of=("self",)).select_related("organiser", "contact", "deal", "company").get(
             pk=meeting.pk)
         check_may_change(actor, meeting)
         if meeting.status == MeetingStatus.CANCELLED:

@@ -26,6 +26,8 @@ def test_demo_week_and_reset(seller, make_contact):
                                                         "contacts": [{"contact": contact.pk, "role": "champion"}]})
     created: dict = {}
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    # The demo's deals exist before last week's held meetings (a meeting is never older than its deal).
+    type(deal).objects.filter(pk=deal.pk).update(created_at=now - timezone.timedelta(days=30))
     summary = load_meetings(now=now, seller_ids=[seller.pk], seed=42, created=created)
     assert summary.counts["meetings"] == len(WEEK)
     assert len(selectors.awaiting_outcome(seller)) == 1
