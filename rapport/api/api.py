@@ -13,8 +13,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
 
-from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.assistant.api import router as assistant_router
+from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.leads.api import router as leads_router
 from rapport.people.api import router as people_router
 from rapport.reports.api import router as reports_router
