@@ -39,8 +39,10 @@ def test_schedule_a_meeting_from_a_deal_and_see_it_today(seller_page, seller, ma
     page.get_by_role("link", name="Schedule meeting").click()
     expect(page.locator("h1")).to_have_text("Schedule a meeting")
 
-    # Later today (or just after midnight when the test runs late): still on today's agenda.
-    start = (timezone.localtime() + dt.timedelta(minutes=30)).replace(second=0, microsecond=0)
+    # Later today, so it is on today's agenda; late in the evening, at 23:59 (a start a few minutes
+    # gone is still accepted), never after midnight, which would put it on tomorrow's.
+    now = timezone.localtime()
+    start = min(now + dt.timedelta(minutes=30), now.replace(hour=23, minute=59)).replace(second=0, microsecond=0)
     title = page.get_by_label("Title")
     expect(title).to_be_focused()
     title.fill("Fleet pricing with Rosa")

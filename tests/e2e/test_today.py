@@ -15,7 +15,9 @@ def test_complete_and_snooze_from_today(seller_page, seller, make_contact):
 
     contact = make_contact(seller, first_name="Ines", last_name="Okafor")
     yesterday = (timezone.now() - dt.timedelta(days=1)).isoformat()
-    soon = (timezone.now() + dt.timedelta(minutes=5)).isoformat()
+    # Due later today: in five minutes, or at 23:59 when that would already be tomorrow.
+    now = timezone.now()
+    soon = min(now + dt.timedelta(minutes=5), now.replace(hour=23, minute=59, second=0, microsecond=0)).isoformat()
     overdue = create_task(actor=seller, data={"title": "Send Ines the quote", "due_at": yesterday,
                                               "contact": contact.pk})
     later = create_task(actor=seller, data={"title": "Book the site visit", "due_at": soon})
