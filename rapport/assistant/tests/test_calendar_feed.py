@@ -53,7 +53,7 @@ def test_feed_lists_the_users_meetings_and_parses(smtp_server, seller, teammate,
 
 
 def test_due_tasks_appear_as_all_day_events(smtp_server, seller, make_contact):
-    task_services = pytest.importorskip("rapport.assistant.services.tasks")
+    from rapport.assistant.services import tasks as task_services
     due = timezone.localdate() + dt.timedelta(days=3)
     task_services.create_task(actor=seller, data={"title": "Send the proposal", "due_date": due.isoformat()})
     _, raw = calendar_feeds.create_feed_token(actor=seller)
