@@ -152,3 +152,45 @@ def test_quick_add_from_a_record_page(client, seller, other_seller, make_contact
     assert bad.status_code == 422
     assert b"say what is to be done" in bad.content and b"2026-12-01" in bad.content
     assert Task.objects.count() == 1
+
+
+def test_a_short_page_holds_the_most_valuable_lines_of_every_source_and_counts_the_rest(
+        seller, admin_user, make_contact, make_company):
+    """The ranking is done in the database per source; the page must still be the top of the
+    whole list, in base-currency values, with every line counted."""
+    from rapport.reports.models import CustomerScore, ModelRun
+    from rapport.sales.services.rates import add_exchange_rate
+
+    add_exchange_rate(actor=admin_user, currency="USD", rate="0.5", valid_from=NOW.date() - dt.timedelta(days=30))
+    dollars = deal_services.create_deal(actor=seller, data={"name": "Dollars", "amount": "30000", "currency": "USD",
+                                                            "probability": 50})  # 7,500 EUR at risk
+    euros = deal_services.create_deal(actor=seller, data={"name": "Euros", "amount": "10000", "currency": "EUR",
+                                                          "probability": 50})  # 5,000 EUR
+    company = make_company(seller)
+    run = ModelRun.objects.create(as_of=NOW.date(), engine_version="test", status="done")
+    CustomerScore.objects.create(company=company, run=run, as_of=NOW.date(), model="bgnbd", engine_version="test",
+                                 value_12m=12000, probability_alive=0.5)  # 6,000 EUR
+    lead = Lead.objects.create(contact=make_contact(seller), owner=seller, budget_amount=Decimal("9000"), budget_currency="EUR",
+                               predicted_chance=0.25)  # 2,250 EUR, no first-response deadline
+    _task(seller, "About dollars", deal=dollars.pk)
+    _task(seller, "About euros", deal=euros.pk)
+    _task(seller, "About the company", company=company.pk)
+    _task(seller, "About the lead", lead=lead.pk)
+    for n in range(6):
+        _task(seller, f"Small thing {n}")
+    quiet = deal_services.create_deal(actor=seller, data={"name": "Quiet", "amount": "13000", "currency": "EUR",
+                                                          "probability": 50})  # 6,500 EUR, stalled
+    Deal.objects.filter(pk=quiet.pk).update(last_activity_at=NOW - dt.timedelta(days=60))
+    _task(seller, "Later", hours=24 * 3)
+
+    agenda = agenda_for(seller, limit=4)
+    assert [line.title for line in agenda.lines] == ["About dollars", "Revive the deal Quiet", "About the company",
+                                                    "About euros"]
+    assert [line.value for line in agenda.lines] == [Decimal("7500"), Decimal("6500"), Decimal("6000"),
+                                                    Decimal("5000")]
+    # Ten tasks due (the one due in three days is not) and the stalled deal; every task is overdue.
+    assert agenda.total == 11 and agenda.counts["task"] == 10 and agenda.counts["deal"] == 1
+    assert agenda.overdue == 10
+    whole = agenda_for(seller, limit=50)
+    assert [line.title for line in whole.lines][4] == "About the lead" and whole.lines[4].value == Decimal("2250")
+    assert len(whole.lines) == whole.total == 11

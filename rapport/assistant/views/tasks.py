@@ -14,9 +14,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
@@ -25,8 +28,12 @@ from ..models import Recurrence, TaskPriority, TaskStatus
 from ..selectors import agenda as agenda_selectors
 from ..selectors import tasks as selectors
 from ..services import tasks as services
+from .agenda_html import line_html
 
 SNOOZE_CHOICES = [("1h", "1 hour"), ("3h", "3 hours"), ("tomorrow", "Tomorrow 9:00"), ("next_week", "Next week")]
+# The same options on every line of Today: made once, not once per line.
+SNOOZE_OPTIONS = format_html_join("", '<option value="{}"{}>{}</option>', (
+    (value, mark_safe(" selected") if value == "tomorrow" else "", label) for value, label in SNOOZE_CHOICES))
 
 
 def _back(request: HttpRequest, default: str) -> str:
@@ -67,10 +74,14 @@ def today(request: HttpRequest) -> HttpResponse:
         agenda = agenda_selectors.agenda_for(request.user, owner, limit=limit)
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from exc
+    here = request.get_full_path()
+    csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+    lines = [line_html(line, csrf_input=csrf_input, here=here, snooze_options=SNOOZE_OPTIONS)
+             for line in agenda.lines]
     return render(request, "assistant/today.html", {
-        "agenda": agenda, "own": owner.pk == request.user.pk, "snooze_choices": SNOOZE_CHOICES,
+        "agenda": agenda, "lines": lines, "own": owner.pk == request.user.pk,
         "priorities": TaskPriority.choices, "recurrences": Recurrence.choices, "more": min(agenda.limit * 2, agenda_selectors.MAX_LIMIT),
-        "here": request.get_full_path(),
+        "here": here,
     })
 
 
