@@ -81,28 +81,38 @@ def open_connection():
 
 
 def deliver(message: EmailMessage, *, kind: str, body: str = "", sender=None, recipient_user=None, contact=None,
-            meeting=None, template=None, dedupe_key: str = "") -> SentEmail:
-    """Send one message and log the attempt. Returns the log row; its status says what happened."""
+            meeting=None, template=None, dedupe_key: str = "") -> SentEmail | None:
+    """Send one message and log the attempt. Returns the log row; its status says what happened.
+
+    With a `dedupe_key` (background sends: reminders, digests) the log row is written first, as
+    sent, and the database's unique key on sent rows lets only one worker through: two workers
+    running the same job at once send the message once, and the other gets None. Should the
+    mail server refuse it, the row becomes a failure and gives its key back, so the next run
+    tries again. (A process that dies between the two steps leaves the message unsent: at most
+    once, which for a reminder is better than twice.)
+    """
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or None
     message.extra_headers.setdefault("Message-ID", make_msgid(domain=domain))
+    row = SentEmail(
+        kind=kind, status=MailStatus.SENT, sender=sender, recipient_user=recipient_user, contact=contact,
+        meeting=meeting, template=template, to_address=", ".join(message.to)[:254],
+        subject=str(message.subject)[:300], body=body or str(message.body),
+        message_id=message.extra_headers["Message-ID"], dedupe_key=dedupe_key,
+    )
+    if dedupe_key:
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            return None  # another worker holds this key: it sends the message
     error = ""
     try:
         message.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-    row = SentEmail(
-        kind=kind, status=MailStatus.FAILED if error else MailStatus.SENT, sender=sender,
-        recipient_user=recipient_user, contact=contact, meeting=meeting, template=template,
-        to_address=", ".join(message.to)[:254], subject=str(message.subject)[:300], body=body or str(message.body),
-        message_id=message.extra_headers["Message-ID"], error=error, dedupe_key=dedupe_key if not error else "",
-    )
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError:
-        # Another worker logged the same trigger a moment ago: the message went twice at most
-        # once, and the log keeps one row.
-        pass
+    if error:
+        row.status, row.error, row.dedupe_key = MailStatus.FAILED, error, ""
+    row.save()
     return row
 
 

@@ -1,8 +1,9 @@
 """Reminders of due tasks and the daily digest, e-mailed to each user who has not opted out.
 
 Both are background work (the `rapport assistant reminders|digest` commands and the tasks in
-`rapport/assistant/jobs.py`) and safe to run again: a reminder marks its tasks reminded, and a
-digest is sent at most once per user and day (its `SentEmail.dedupe_key`). A message the mail
+`rapport/assistant/mail_jobs.py`) and safe to run again, even by two workers at once: a
+reminder claims its tasks (marks them reminded) before it is sent, and a digest is sent at most
+once per user and day (its `SentEmail.dedupe_key`, claimed before sending). A message the mail
 server refused is logged as failed and tried again on the next run.
 """
 
@@ -43,9 +44,18 @@ def _recipients(kind: str):
             .order_by("pk"))
 
 
-def _send(user, *, subject: str, body: str, kind: str, dedupe_key: str = "") -> SentEmail:
+def _send(user, *, subject: str, body: str, kind: str, dedupe_key: str = "") -> SentEmail | None:
     message = EmailMessage(subject=subject, body=body, from_email=mail.from_address(), to=[user.email])
     return mail.deliver(message, kind=kind, body=body, recipient_user=user, dedupe_key=dedupe_key)
+
+
+def _claim(task_ids: list[int], now: dt.datetime) -> set[int]:
+    """Mark the tasks reminded before the e-mail goes, and keep only those this run marked:
+    a second worker running at the same moment finds them taken and does not remind twice."""
+    from ..models import Task
+
+    Task.objects.filter(pk__in=task_ids, reminded_at__isnull=True).update(reminded_at=now)
+    return set(Task.objects.filter(pk__in=task_ids, reminded_at=now).values_list("pk", flat=True))
 
 
 def _local(moment: dt.datetime, user) -> str:
@@ -81,6 +91,11 @@ def send_task_reminders(*, now: dt.datetime | None = None) -> RunReport:
         if user is None:
             report.skipped += 1
             continue
+        claimed = _claim([t.pk for t in tasks], now)
+        tasks = [t for t in tasks if t.pk in claimed]
+        if not tasks:
+            report.skipped += 1
+            continue
         lines = [f"Hello {user.first_name or user.username},", "", "Reminder of what is due:", ""]
         for task in tasks:
             about = task.contact or task.deal
@@ -92,11 +107,12 @@ def send_task_reminders(*, now: dt.datetime | None = None) -> RunReport:
         sent = _send(user, subject=f"Reminder: {subject}", body="\n".join(lines) + "\n", kind=MailKind.REMINDER,
                      dedupe_key=f"reminder:{user.pk}:{max(t.remind_at for t in tasks).isoformat()}:"
                                 f"{','.join(str(t.pk) for t in tasks)}"[:200])
-        if sent.status == MailStatus.SENT:
-            # Marked only when sent, and only those still unreminded (a concurrent run may have won).
-            Task.objects.filter(pk__in=[t.pk for t in tasks], reminded_at__isnull=True).update(reminded_at=now)
-            report.sent += 1
+        if sent is None or sent.status == MailStatus.SENT:
+            report.sent += sent is not None
+            report.skipped += sent is None
         else:
+            # Refused by the mail server: give the tasks back so the next run reminds them.
+            Task.objects.filter(pk__in=[t.pk for t in tasks], reminded_at=now).update(reminded_at=None)
             report.failed += 1
             report.failures.append(f"{user.email}: {sent.error}")
     return report
@@ -163,7 +179,9 @@ def send_daily_digests(*, day: dt.date | None = None) -> RunReport:
             continue
         sent = _send(user, subject=f"Your day: {today:%A} {today.day} {today:%B}", body="\n".join(lines) + "\n",
                      kind=MailKind.DIGEST, dedupe_key=key)
-        if sent.status == MailStatus.SENT:
+        if sent is None:  # another worker is sending this digest
+            report.skipped += 1
+        elif sent.status == MailStatus.SENT:
             report.sent += 1
         else:
             report.failed += 1

@@ -146,3 +146,53 @@ def test_a_reminder_the_server_refuses_is_tried_again(smtp_server, seller):
     smtp_server.refuse.clear()
     call_command("assistant", "reminders", stdout=StringIO())
     assert Task.objects.get().reminded_at is not None and len(smtp_server.messages) == 1
+
+
+def test_two_workers_reminding_at_once_send_each_reminder_once(smtp_server, seller, monkeypatch):
+    """The second worker read the same due tasks, but the first claimed them before sending."""
+    from rapport.assistant.models import Task
+    from rapport.assistant.services import reminders
+    from rapport.assistant.services import tasks as task_services
+
+    soon = timezone.now() - dt.timedelta(minutes=1)
+    for title in ("Call Casey", "Send the quote"):
+        task_services.create_task(actor=seller, data={"title": title, "remind_at": soon.isoformat()})
+    real_claim = reminders._claim
+    other_run = {}
+
+    def claim_after_the_other_worker(task_ids, now):
+        if not other_run:  # the other worker gets in between this run's read and its claim
+            other_run["started"] = True
+            other_run["report"] = reminders.send_task_reminders(now=now + dt.timedelta(seconds=1))
+        return real_claim(task_ids, now)
+
+    monkeypatch.setattr(reminders, "_claim", claim_after_the_other_worker)
+    report = reminders.send_task_reminders()
+    assert other_run["report"].sent == 1 and report.sent == 0 and report.skipped == 1
+    [reminder] = smtp_server.messages
+    assert reminder.message["Subject"] == "Reminder: 2 tasks are due"
+    assert Task.objects.filter(reminded_at__isnull=True).count() == 0
+
+
+def test_a_digest_another_worker_is_sending_is_not_sent_again(smtp_server, seller, make_contact):
+    from rapport.assistant.services import mail
+    from rapport.assistant.services.reminders import send_daily_digests
+
+    contact = make_contact(seller)
+    start = timezone.now() + dt.timedelta(minutes=30)
+    meetings.schedule_meeting(actor=seller, data={"title": "Coffee with Casey", "starts_at": start.isoformat(),
+                                                  "duration_minutes": 30, "attendee_contacts": [contact.pk]})
+    smtp_server.messages.clear()
+    day = start.date()
+    from django.core.mail import EmailMessage
+
+    # The other worker claimed the key (its row is written before its message goes out).
+    first = mail.deliver(EmailMessage("Your day", "…", to=[seller.email]), kind=MailKind.DIGEST,
+                         recipient_user=seller, dedupe_key=f"digest:{seller.pk}:{day.isoformat()}")
+    assert first is not None and first.status == "sent"
+    again = mail.deliver(EmailMessage("Your day", "…", to=[seller.email]), kind=MailKind.DIGEST,
+                         recipient_user=seller, dedupe_key=f"digest:{seller.pk}:{day.isoformat()}")
+    assert again is None
+    report = send_daily_digests(day=day)
+    assert report.sent == 0 and len(smtp_server.messages) == 1
+    assert SentEmail.objects.filter(kind=MailKind.DIGEST).count() == 1
