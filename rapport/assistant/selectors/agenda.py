@@ -320,6 +320,8 @@ def _without_tasks(queryset, tasks, field: str, outer: str = "pk"):
 def _lead_lines(owner, tasks, now, end, rates, limit) -> _Source:
     from rapport.leads.models import OPEN_STATUSES, Lead
 
+    zone = zone_of(owner)  # the seller reads the deadline in their own time
+
     leads = _without_tasks(Lead.objects.filter(owner_id=owner.pk, status__in=OPEN_STATUSES,
                                                first_response_at__isnull=True, response_due_at__lt=end,
                                                deleted_at__isnull=True), tasks, "lead_id")
@@ -336,8 +338,8 @@ def _lead_lines(owner, tasks, now, end, rates, limit) -> _Source:
         lines.append(AgendaLine(
             kind="lead", key=f"lead-{r['id']}", title=f"Respond to {who}", at=due, overdue=late,
             value=_lead_value(r["budget_amount"], r["budget_currency"], r["predicted_chance"], r["score"], rates),
-            reason=(f"First response {'was due' if late else 'due'} at {due:%H:%M} UTC"
-                    + (f" on {due:%d %b}" if late else "") + (f" ({r['title']})" if r["title"] else "")),
+            reason=(f"First response {'was due' if late else 'due'} at {due.astimezone(zone):%H:%M}"
+                    + (f" on {due.astimezone(zone):%d %b}" if late else "") + (f" ({r['title']})" if r["title"] else "")),
             record_label=r["title"] or who, record_url=_url("lead_detail", r["id"]),
             url=_url("lead_detail", r["id"]), lead_id=r["id"], contact_id=r["contact_id"]))
     return _Source.of(lines, rows)
