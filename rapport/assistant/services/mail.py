@@ -246,12 +246,16 @@ def send_email_to_contact(*, actor, contact, subject: str, body: str, template: 
     """Fill in the merge fields, send through SMTP and log the message (with its body) on the
     contact's timeline. The caller fetched `contact` (and `template`) through selectors taking
     the actor. A refused message raises MailNotSent and is logged as failed, not on the timeline."""
+    from rapport.leads.capture.identity import tracked_links_in
     from rapport.timeline import services as timeline
 
     final_subject, final_body = compose_for_contact(actor=actor, contact=contact, subject=subject, body=body)
-    message = EmailMessage(subject=final_subject, body=final_body, from_email=from_address(actor),
+    # Links to our tracked sites carry the contact's signed token: whoever follows one is known
+    # on arrival. The timeline keeps the words as written, without the tokens.
+    sent_body = tracked_links_in(final_body, contact)
+    message = EmailMessage(subject=final_subject, body=sent_body, from_email=from_address(actor),
                            to=[formataddr((str(contact), contact.email))], reply_to=reply_to(actor))
-    sent = deliver(message, kind=MailKind.CONTACT, body=final_body, sender=actor, contact=contact, template=template)
+    sent = deliver(message, kind=MailKind.CONTACT, body=sent_body, sender=actor, contact=contact, template=template)
     if sent.status != MailStatus.SENT:
         raise MailNotSent(sent)
     with transaction.atomic():

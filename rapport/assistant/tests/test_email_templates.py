@@ -124,3 +124,30 @@ def test_contact_email_page_uses_a_template_and_shows_errors(smtp_server, client
     assert good.status_code == 302
     assert smtp_server.messages[0].message["Subject"] == "Hi Ines"
     assert timezone.now() - SentEmail.objects.get().sent_at < dt.timedelta(minutes=1)
+
+
+def test_links_to_our_tracked_sites_carry_the_contacts_signed_token(smtp_server, seller, make_contact):
+    """Whoever follows a link from our e-mail to our site is known on arrival (issue 5's
+    "arrives from a tracked e-mail link"); links to other sites are left as written."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from rapport.leads.capture.identity import LINK_PARAM, contact_from_token
+    from rapport.leads.models import TrackedSite
+
+    TrackedSite.objects.create(name="Shop", origins=["https://shop.example"])
+    TrackedSite.objects.create(name="Old site", origins=["https://old.example"], active=False)
+    contact = make_contact(seller, first_name="Ines", email="ines@client.example")
+    body = ("Hello {{ first_name }}, the offer is at https://shop.example/offer?ref=mail.\n"
+            "Our partner: https://partner.example/page and the old one (https://old.example/x).\n")
+    mail.send_email_to_contact(actor=seller, contact=contact, subject="Offer", body=body)
+    text = smtp_server.messages[0].message.get_content()
+    [ours] = [w for w in text.split() if w.startswith("https://shop.example")]
+    assert ours.endswith(".")  # the sentence's full stop stays outside the link
+    query = parse_qs(urlsplit(ours[:-1]).query)
+    assert query["ref"] == ["mail"]
+    assert contact_from_token(query[LINK_PARAM][0]) == contact
+    assert "https://partner.example/page " in text and "(https://old.example/x)" in text
+    assert text.count(LINK_PARAM) == 1
+    # The timeline keeps the words as written, without the token.
+    activity = Activity.objects.get(kind="email", contact=contact)
+    assert LINK_PARAM not in activity.body and "https://shop.example/offer?ref=mail." in activity.body

@@ -7,6 +7,7 @@ anonymous page views sit on the contact's timeline, and later ones go straight t
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core import signing
@@ -36,6 +37,26 @@ def tracked_link(url: str, contact: Contact) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LINK_PARAM]
     query.append((LINK_PARAM, contact_link_token(contact)))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# A web address in a plain-text e-mail: up to white space or a closing bracket or quote, and not
+# ending in the punctuation of the sentence around it.
+_LINK = re.compile(r"""https?://[^\s<>"'()\[\]]+[^\s<>"'()\[\].,;:!?]""")
+
+
+def tracked_links_in(text: str, contact: Contact) -> str:
+    """`text` with the signed contact token added to every link to one of our tracked sites,
+    so a contact who follows a link from our e-mail is known on arrival. Links elsewhere are
+    left alone: the token is for our own pages only."""
+    from ..models import TrackedSite
+    from .tracking import origin_of
+
+    origins = {origin.lower() for site in TrackedSite.objects.filter(active=True, deleted_at__isnull=True)
+               for origin in site.origins}
+    if not origins:
+        return text
+    return _LINK.sub(lambda m: tracked_link(m.group(0), contact) if origin_of(m.group(0)) in origins
+                     else m.group(0), text)
 
 
 def contact_from_token(token: str) -> Contact | None:
