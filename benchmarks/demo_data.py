@@ -75,6 +75,7 @@ def main() -> int:
         "within_target": seconds <= TARGET_SECONDS,
         "load_average": round(os.getloadavg()[0], 2),
         "sales": summary.sales,
+        "phases": {phase: round(value, 2) for phase, value in summary.phases.items()},
     }
     print(f"\nDemo data generation ({connection.vendor})")
     print(f"{'':2}{'contacts':<22}{summary.contacts:>14,}")
@@ -92,6 +93,8 @@ def main() -> int:
     print(f"{'':2}{'seconds (wall)':<22}{seconds:>14.1f}   target ≤ {TARGET_SECONDS:.0f}")
     print(f"{'':2}{'seconds (CPU)':<22}{cpu:>14.1f}")
     print(f"{'':2}{'  of which sales':<22}{sales.get('seconds', 0):>14.1f}   CPU {sales.get('cpu_seconds', 0):.1f}")
+    for phase, phase_seconds in summary.phases.items():
+        print(f"{'':4}{phase:<34}{phase_seconds:>6.1f} s")
     print(f"{'':2}{'rows/s':<22}{figures['rows_per_second']:>14,}")
     if size_mb is not None:
         print(f"{'':2}{'database size (MB)':<22}{size_mb:>14,.0f}")

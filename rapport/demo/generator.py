@@ -76,6 +76,7 @@ class DemoSummary:
     leads: dict = field(default_factory=dict)  # counts of the leads and the model trained on them (rapport.demo.leads)
     meetings: dict = field(default_factory=dict)  # counts of meetings, attendees, templates (rapport.demo.meetings)
     tasks: dict = field(default_factory=dict)  # counts of tasks and enrolments (rapport.demo.tasks)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per part of the load, for the benchmark
 
     @property
     def rows(self) -> int:
@@ -679,6 +680,7 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
             done += n
             if progress:
                 progress(done, contacts)
+        summary.phases["contacts, companies, activities, events"] = time.perf_counter() - began
         sales = load_sales(contacts=(first_ids["contact"], ids["contact"] - 1), ids=ids, seed=seed, now=demo.now,
                            companies=(first_ids["company"], ids["company"] - 1) if ids["company"] > first_ids["company"]
                            else None, created=created, clock=demo.clock)
@@ -686,10 +688,12 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
         summary.events += sales.events
         summary.audit_entries += sales.audit_entries
         summary.sales = sales.counts
+        summary.phases["sales"] = time.perf_counter() - began - sum(summary.phases.values())
         leads = load_leads(contacts=(first_ids["contact"], ids["contact"] - 1), deals=sales.id_ranges.get("deal"),
                            ids=ids, seed=seed, now=demo.now, created=created, clock=demo.clock)
         summary.events += leads.events
         summary.leads = leads.counts
+        summary.phases["leads"] = time.perf_counter() - began - sum(summary.phases.values())
     finally:
         if sqlite:
             restore_indexes(dropped)
@@ -701,22 +705,27 @@ def load_demo(*, contacts: int = 2000, seed: int = 42, events_per_contact: float
             for sql in connection.ops.sequence_reset_sql(no_style(), list(models_by_key.values())):
                 cursor.execute(sql)
     _refresh_statistics()
+    summary.phases["indexes and statistics"] = time.perf_counter() - began - sum(summary.phases.values())
     from rapport.demo.sales.targets import make_targets
 
     sales.counts["targets"] = make_targets(
         now=now, created=created,
         seller_ids=list(Profile.objects.filter(role="seller", user__username__in=summary.users)
                         .values_list("user_id", flat=True)))
+    summary.phases["targets"] = time.perf_counter() - began - sum(summary.phases.values())
     summary.leads |= train_and_score(created)
+    summary.phases["lead scoring"] = time.perf_counter() - began - sum(summary.phases.values())
     meetings = load_meetings(now=now, seed=seed, created=created, seller_ids=list(
         Profile.objects.filter(role="seller", user__username__in=summary.users).values_list("user_id", flat=True)))
     summary.meetings = meetings.counts
     summary.events += meetings.events
     summary.activities += meetings.activities
+    summary.phases["meetings"] = time.perf_counter() - began - sum(summary.phases.values())
     # Last: the follow-up rules run over everything above (meetings, deals, orders, leads).
     tasks = load_tasks(now=now, seed=seed, seller_ids=list(
         Profile.objects.filter(role="seller", user__username__in=summary.users).values_list("user_id", flat=True)))
     summary.tasks = tasks.counts
+    summary.phases["tasks and follow-up rules"] = time.perf_counter() - began - sum(summary.phases.values())
     summary.seconds = time.perf_counter() - began
     summary.busy_contact_ids = busy
     DemoDataset.objects.create(
