@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from rapport.core import audit
 from rapport.core.errors import NotAllowed, ValidationFailed
-from rapport.core.models import AuditAction
-from rapport.core.visibility import is_admin, team_id_for_owner
+from rapport.core.models import AuditAction, Role
+from rapport.core.visibility import is_admin, profile_of, team_id_for_owner
 
 from ..models import (
     Cadence,
@@ -33,6 +33,10 @@ from ..models import (
 )
 
 STEP_VERBS = {CadenceStepKind.CALL: "Call", CadenceStepKind.EMAIL: "E-mail", CadenceStepKind.TASK: ""}
+# Longer than any real series; a cadence is walked step by step in pages and forms.
+MAX_STEPS = 30
+MAX_NAME = 120
+MAX_DESCRIPTION = 2000
 
 
 @dataclass
@@ -46,6 +50,8 @@ def _clean_steps(steps: Any) -> list[dict[str, Any]]:
     errors: dict[str, str] = {}
     if not isinstance(steps, list) or not steps:
         raise ValidationFailed({"steps": "a cadence needs at least one step"})
+    if len(steps) > MAX_STEPS:
+        raise ValidationFailed({"steps": f"at most {MAX_STEPS} steps"})
     cleaned = []
     for i, step in enumerate(steps):
         kind = (step or {}).get("kind")
@@ -58,8 +64,13 @@ def _clean_steps(steps: Any) -> list[dict[str, Any]]:
         except (TypeError, ValueError):
             errors[f"steps.{i}.wait_days"] = "a whole number of days from 0 to 365"
             wait = 0
-        title = str((step or {}).get("title") or "").strip()[:200]
-        template = str((step or {}).get("template_name") or "").strip()[:120]
+        title = str((step or {}).get("title") or "").strip()
+        template = str((step or {}).get("template_name") or "").strip()
+        # Refused rather than cut: a cut title or template name would be a different one.
+        if len(title) > 200:
+            errors[f"steps.{i}.title"] = "at most 200 characters"
+        if len(template) > 120:
+            errors[f"steps.{i}.template_name"] = "at most 120 characters"
         if kind == CadenceStepKind.EMAIL and not template:
             errors[f"steps.{i}.template_name"] = "an e-mail step names the template to send"
         if kind == CadenceStepKind.TASK and not title:
@@ -70,19 +81,115 @@ def _clean_steps(steps: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _clean_name(name: Any, errors: dict[str, str]) -> str:
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        errors["name"] = "name the cadence"
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"at most {MAX_NAME} characters"
+    return name
+
+
+def _clean_description(description: Any, errors: dict[str, str]) -> str:
+    description = str(description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"at most {MAX_DESCRIPTION:,} characters"
+    return description
+
+
+def describe_step(step) -> str:
+    """One line a person reads: "Call after 3 days", "E-mail “Welcome” straight away"."""
+    get = step.get if isinstance(step, dict) else lambda name: getattr(step, name)
+    kind, wait = get("kind"), get("wait_days")
+    if kind == CadenceStepKind.EMAIL:
+        what = f"E-mail “{get('template_name')}”"
+    elif kind == CadenceStepKind.CALL:
+        what = f"Call: {get('title')}" if get("title") else "Call"
+    else:
+        what = f"Task: {get('title')}"
+    when = "straight away" if not wait else f"after {wait} day{'s' if wait != 1 else ''}"
+    return f"{what}, {when}"
+
+
+def may_define_cadences(actor) -> bool:
+    """Admins and managers define cadences; everyone else enrols contacts in them."""
+    return is_admin(actor) or profile_of(actor).role == Role.MANAGER
+
+
+def may_change_cadence(actor, cadence: Cadence) -> bool:
+    """Admins change any cadence; a manager the ones they made. A cadence serves every team,
+    so one manager's change must not rewrite another's series under their sellers."""
+    if is_admin(actor):
+        return True
+    return profile_of(actor).role == Role.MANAGER and cadence.created_by_id == actor.pk
+
+
+def may_stop_enrolment(actor, enrolment: CadenceEnrolment) -> bool:
+    return is_admin(actor) or enrolment.owner_id == actor.pk
+
+
 @transaction.atomic
 def create_cadence(*, actor, name: str, steps: list[dict[str, Any]], description: str = "",
                    source: str = "web") -> Cadence:
     """Admins and managers define cadences; sellers enrol their contacts in them."""
-    if not is_admin(actor) and getattr(getattr(actor, "profile", None), "role", "") != "manager":
+    if not may_define_cadences(actor):
         raise NotAllowed("only admins and managers define cadences")
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed({"name": "name the cadence"})
-    cleaned = _clean_steps(steps)
-    cadence = Cadence.objects.create(name=name[:120], description=description, created_by=actor)
+    errors: dict[str, str] = {}
+    name = _clean_name(name, errors)
+    description = _clean_description(description, errors)
+    try:
+        cleaned = _clean_steps(steps)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    cadence = Cadence.objects.create(name=name, description=description, created_by=actor)
     CadenceStep.objects.bulk_create([CadenceStep(cadence=cadence, **s) for s in cleaned])
     audit.audit_created(actor=actor, instance=cadence, fields=["name", "description"], source=source)
+    return cadence
+
+
+@transaction.atomic
+def update_cadence(*, actor, cadence: Cadence, data: dict[str, Any], source: str = "web") -> Cadence:
+    """Rename, describe, switch on or off, or replace the series of steps (all of them, in the
+    order given). Contacts already enrolled keep their place by number: one waiting for step 3
+    gets the new step 3 when its wait is over, and finishes if the series is now shorter.
+    Switching a cadence off takes no new enrolments; those under way carry on."""
+    if not may_change_cadence(actor, cadence):
+        raise NotAllowed("only admins and the manager who made this cadence may change it")
+    unknown = set(data) - {"name", "description", "active", "steps"}
+    errors: dict[str, str] = {name: "unknown field" for name in unknown}
+    cadence = Cadence.objects.select_for_update().get(pk=cadence.pk)
+    before = audit.snapshot(cadence, ["name", "description", "active"])
+    if "name" in data:
+        cadence.name = _clean_name(data["name"], errors)
+    if "description" in data:
+        cadence.description = _clean_description(data["description"], errors)
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            errors["active"] = "true or false"
+        else:
+            cadence.active = data["active"]
+    old_steps = list(cadence.steps.order_by("position"))
+    new_steps = None
+    if "steps" in data:
+        try:
+            new_steps = _clean_steps(data["steps"])
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    changes = audit.changes_between(before, audit.snapshot(cadence, ["name", "description", "active"]))
+    if new_steps is not None:
+        old_lines, new_lines = [describe_step(s) for s in old_steps], [describe_step(s) for s in new_steps]
+        if old_lines != new_lines:
+            cadence.steps.all().delete()
+            CadenceStep.objects.bulk_create([CadenceStep(cadence=cadence, **s) for s in new_steps])
+            changes["steps"] = [old_lines, new_lines]
+    if changes:
+        cadence.updated_at = timezone.now()
+        cadence.save()
+        audit.audit(actor=actor, action=AuditAction.UPDATE, instance=cadence, changes=changes, source=source)
     return cadence
 
 
@@ -115,10 +222,14 @@ def _stop(enrolment: CadenceEnrolment, reason: str, now: dt.datetime, actor=None
 
 @transaction.atomic
 def stop_enrolment(*, actor, enrolment: CadenceEnrolment, reason: str = "stopped by hand", source: str = "web"):
+    """Stop a contact's cadence by hand: the person who enrolled them, or an admin."""
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise ValidationFailed({"status": "this enrolment has already ended"})
-    if not (is_admin(actor) or enrolment.owner_id == actor.pk):
+    if not may_stop_enrolment(actor, enrolment):
         raise NotAllowed("only the person who enrolled the contact (or an admin) may stop it")
+    reason = str(reason or "").strip() or "stopped by hand"
+    if len(reason) > 200:
+        raise ValidationFailed({"reason": "at most 200 characters"})
     _stop(enrolment, reason, timezone.now(), actor=actor, source=source)
 
 

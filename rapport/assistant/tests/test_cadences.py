@@ -86,3 +86,109 @@ def test_bad_cadences_and_enrolments_are_refused(manager, seller, make_contact, 
     cadences.stop_enrolment(actor=seller, enrolment=enrolment)
     enrolment.refresh_from_db()
     assert enrolment.status == EnrolmentStatus.STOPPED
+
+
+# --- changing a cadence ---------------------------------------------------------------------
+
+def _manager_of_south(teams):
+    from django.contrib.auth import get_user_model
+
+    from rapport.core.models import Profile
+
+    user = get_user_model().objects.create_user(username="sol_manager", password="x", first_name="Sol")
+    Profile.objects.filter(user=user).update(role="manager", team=teams["south"])
+    user.refresh_from_db()
+    return user
+
+
+def test_a_manager_changes_the_steps_in_a_new_order_and_the_audit_says_what_changed(cadence, manager):
+    from rapport.core.models import AuditEntry
+
+    new_steps = [{"kind": "call", "wait_days": 1, "title": "Ask about the trial"},
+                 {"kind": "email", "wait_days": 2, "template_name": "Hello"}]
+    cadences.update_cadence(actor=manager, cadence=cadence,
+                            data={"name": " Welcome back ", "active": False, "steps": new_steps})
+    cadence.refresh_from_db()
+    assert cadence.name == "Welcome back" and not cadence.active
+    assert [(s.position, s.kind, s.wait_days) for s in cadence.steps.order_by("position")] == [
+        (0, "call", 1), (1, "email", 2)]
+    entry = AuditEntry.objects.filter(record_type="assistant.cadence", record_id=cadence.pk,
+                                      action="update").get()
+    assert entry.changes["name"] == ["Welcome", "Welcome back"]
+    assert entry.changes["active"] == [True, False]
+    assert entry.changes["steps"][1] == ["Call: Ask about the trial, after 1 day", "E-mail “Hello”, after 2 days"]
+    assert len(entry.changes["steps"][0]) == 3
+
+
+def test_saving_the_same_cadence_changes_nothing_and_leaves_no_audit_entry(cadence, manager):
+    from rapport.core.models import AuditEntry
+
+    before = list(cadence.steps.values_list("pk", flat=True))
+    cadences.update_cadence(actor=manager, cadence=cadence, data={"name": "Welcome", "steps": STEPS})
+    assert list(cadence.steps.values_list("pk", flat=True)) == before
+    assert not AuditEntry.objects.filter(record_type="assistant.cadence", action="update").exists()
+
+
+def test_who_may_change_a_cadence(cadence, seller, admin_user, teams):
+    other_manager = _manager_of_south(teams)
+    for actor in (seller, other_manager):
+        with pytest.raises(NotAllowed):
+            cadences.update_cadence(actor=actor, cadence=cadence, data={"name": "Mine now"})
+    cadences.update_cadence(actor=admin_user, cadence=cadence, data={"name": "Kept by the admin"})
+    cadence.refresh_from_db()
+    assert cadence.name == "Kept by the admin"
+    assert cadences.may_define_cadences(other_manager) and not cadences.may_define_cadences(seller)
+
+
+def test_bad_changes_are_refused_field_by_field_and_nothing_is_changed(cadence, manager):
+    with pytest.raises(ValidationFailed) as error:
+        cadences.update_cadence(actor=manager, cadence=cadence, data={
+            "name": "  ", "description": "x" * 2001, "active": "yes", "colour": "red",
+            "steps": [{"kind": "call", "wait_days": "soon"}, {"kind": "task", "title": "t" * 201}]})
+    assert set(error.value.errors) == {"name", "description", "active", "colour", "steps.0.wait_days",
+                                       "steps.1.title"}
+    cadence.refresh_from_db()
+    assert cadence.name == "Welcome" and cadence.active and cadence.steps.count() == 3
+    with pytest.raises(ValidationFailed) as error:
+        cadences.update_cadence(actor=manager, cadence=cadence, data={"steps": []})
+    assert error.value.errors == {"steps": "a cadence needs at least one step"}
+    with pytest.raises(ValidationFailed) as error:
+        cadences.update_cadence(actor=manager, cadence=cadence,
+                                data={"steps": [{"kind": "call"}] * (cadences.MAX_STEPS + 1)})
+    assert "steps" in error.value.errors
+
+
+def test_long_names_and_titles_are_refused_not_cut(manager):
+    with pytest.raises(ValidationFailed) as error:
+        cadences.create_cadence(actor=manager, name="n" * 121, steps=[
+            {"kind": "task", "title": "t" * 201}, {"kind": "email", "template_name": "m" * 121}])
+    assert set(error.value.errors) == {"name", "steps.0.title", "steps.1.template_name"}
+    assert not cadences.Cadence.objects.exists()
+
+
+def test_enrolled_contacts_keep_their_place_by_number(cadence, manager, seller, make_contact):
+    ahead, behind = make_contact(seller), make_contact(seller)
+    first = cadences.enrol_contact(actor=seller, cadence=cadence, contact=ahead, now=NOW)
+    cadences.advance_enrolments(now=NOW)  # step 1 made; step 2 waits 3 days
+    cadences.enrol_contact(actor=seller, cadence=cadence, contact=behind, now=NOW + dt.timedelta(days=1))
+    cadences.update_cadence(actor=manager, cadence=cadence, data={"steps": [
+        {"kind": "call", "wait_days": 0, "title": "Open call"}, {"kind": "task", "wait_days": 3, "title": "Quote"}]})
+    cadences.advance_enrolments(now=NOW + dt.timedelta(days=4))
+    assert set(Task.objects.filter(contact=ahead).values_list("title", flat=True)) == {
+        f"E-mail {ahead.first_name} {ahead.last_name} with the template “Hello”", "Quote"}
+    assert list(Task.objects.filter(contact=behind).values_list("title", flat=True)) == ["Open call"]
+    cadences.advance_enrolments(now=NOW + dt.timedelta(days=5))
+    first.refresh_from_db()
+    assert first.status == EnrolmentStatus.FINISHED  # the new series has two steps, both made
+
+
+def test_stopping_by_hand_keeps_the_reason_and_refuses_a_long_one(cadence, seller, make_contact):
+    enrolment = cadences.enrol_contact(actor=seller, cadence=cadence, contact=make_contact(seller))
+    with pytest.raises(ValidationFailed) as error:
+        cadences.stop_enrolment(actor=seller, enrolment=enrolment, reason="r" * 201)
+    assert set(error.value.errors) == {"reason"}
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.ACTIVE
+    cadences.stop_enrolment(actor=seller, enrolment=enrolment, reason="  ")
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.STOPPED and enrolment.stop_reason == "stopped by hand"
