@@ -1,8 +1,9 @@
 """The assistant app's pages: one module of views per part."""
 
-from .views import meetings, tasks
+from .views import meetings, task_page, tasks
 
 urlpatterns = [
     *meetings.urlpatterns,
     *tasks.urlpatterns,
+    *task_page.urlpatterns,
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from rapport.core.errors import NotVisible, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
-from rapport.core.visibility import visible_to
+from rapport.core.visibility import is_admin, profile_of, visible_to
 
 from ..models import Recurrence, Task, TaskOrigin, TaskPriority, TaskStatus
 
@@ -28,11 +28,26 @@ def task_queryset(user) -> QuerySet[Task]:
 
 def get_task(user, task_id: int) -> Task:
     """The task, or NotVisible whether it is missing or hidden (both answer 404)."""
-    task = (task_queryset(user).select_related("assignee", "contact", "company", "deal", "lead", "rule")
+    task = (task_queryset(user).select_related("assignee", "contact", "company", "deal", "lead__contact", "rule",
+                                               "enrolment__cadence", "created_by", "completed_by")
             .filter(pk=task_id).first())
     if task is None:
         raise NotVisible(f"task {task_id}")
     return task
+
+
+def task_assignees(user) -> QuerySet:
+    """Whom the user may give a task to, by name: anyone for admins, else themselves and their
+    team (the rule of `services.tasks.may_assign_task`, which judges every change)."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    if is_admin(user):
+        return users
+    team_id = profile_of(user).team_id
+    if team_id is None:
+        return users.filter(pk=user.pk)
+    return users.filter(Q(pk=user.pk) | Q(profile__team_id=team_id))
 
 
 def task_for_update(user, task_id: int) -> Task:
