@@ -1,9 +1,10 @@
 """The assistant app's pages: one module of views per part."""
 
-from .views import meetings, task_page, tasks
+from .views import cadences, meetings, task_page, tasks
 
 urlpatterns = [
     *meetings.urlpatterns,
     *tasks.urlpatterns,
     *task_page.urlpatterns,
+    *cadences.urlpatterns,
 ]
