@@ -84,6 +84,25 @@ def test_reassign_to_a_teammate(client, seller, teammate):
     assert "given to Tia" in client.get(reply["Location"], secure=True).content.decode()
 
 
+def test_a_time_typed_while_reassigning_is_read_in_the_zone_the_page_showed(client, seller, teammate):
+    Profile.objects.filter(user=teammate).update(time_zone="America/New_York")
+    task = _task(seller)
+    client.force_login(seller)
+    client.post(reverse("task_detail", args=[task.pk]),
+                _form(task, assignee=str(teammate.pk), due_date="2031-03-05", due_time="10:00"), secure=True)
+    task.refresh_from_db()
+    assert task.assignee == teammate and not task.all_day
+    assert task.due_at == dt.datetime(2031, 3, 5, 9, 0, tzinfo=dt.UTC)  # 10:00 in Paris, not in New York
+    # A date alone stays the new assignee's whole day.
+    client.force_login(teammate)
+    task.assignee.__dict__.pop("_rapport_profile", None)
+    client.post(reverse("task_detail", args=[task.pk]),
+                _form(task, assignee=str(seller.pk), due_date="2031-03-06", due_time=""), secure=True)
+    task.refresh_from_db()
+    assert task.assignee == seller and task.all_day
+    assert task.due_at == dt.datetime(2031, 3, 5, 23, 0, tzinfo=dt.UTC)  # midnight in Paris
+
+
 def test_the_assignee_list_offers_only_whom_the_seller_may_give_tasks_to(client, seller, teammate, other_seller):
     task = _task(seller)
     client.force_login(seller)

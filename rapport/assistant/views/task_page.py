@@ -3,6 +3,8 @@ give it to a colleague. Done, snooze and cancel post to the one-click endpoints 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -88,6 +90,22 @@ def initial_of(task, zone) -> dict:
             "remind_at": f"{remind:%Y-%m-%dT%H:%M}" if remind else ""}
 
 
+def pin_to_zone(changes: dict, zone) -> dict:
+    """A due time typed while reassigning was typed in the zone the page showed (the current
+    assignee's); the service would read a bare time in the new assignee's. Send it with its
+    offset. A bare date stays a date: an all-day task's day is its assignee's day."""
+    if "assignee" not in changes or not changes.get("due_date") or not changes.get("due_time"):
+        return changes
+    try:
+        moment = dt.datetime.combine(dt.date.fromisoformat(changes["due_date"]),
+                                     dt.time.fromisoformat(changes["due_time"]), tzinfo=zone)
+    except ValueError:
+        return changes  # the service names the field that is wrong
+    pinned = {k: v for k, v in changes.items() if k not in ("due_date", "due_time")}
+    pinned["due_at"] = moment.isoformat()
+    return pinned
+
+
 def _assignees(request: HttpRequest, task) -> list:
     users = list(selectors.task_assignees(request.user))
     if task.assignee is not None and all(u.pk != task.assignee_id for u in users):
@@ -130,7 +148,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     form = TaskForm(request.POST, initial=initial, assignees=_assignees(request, task))
     if not form.is_valid():  # pragma: no cover - every field is optional text
         return _page(request, task, form, status=422)
-    changes = form.changes(task)
+    changes = pin_to_zone(form.changes(task), zone_for(task, request.user))
     if not changes:
         messages.info(request, "Nothing changed.")
         return redirect("task_detail", task_id=task.pk)
