@@ -27,6 +27,7 @@ class EventKind(models.TextChoices):
     PROPOSAL = "proposal", "Proposal"
     RECORD = "record", "Record changed"
     LEAD = "lead", "Lead"
+    TASK = "task", "Task done or cancelled"
 
 
 ACTIVITY_KINDS = (EventKind.NOTE, EventKind.CALL, EventKind.MEETING, EventKind.EMAIL)

@@ -332,7 +332,8 @@ def next_due(task: Task) -> dt.datetime | None:
 def _completion_event(actor, task: Task, verb: str) -> None:
     if task.contact_id is None and task.deal_id is None and task.company_id is None:
         return
-    record_event(kind=EventKind.RECORD, contact=task.contact, company=task.company, deal=task.deal, actor=actor,
+    # Its own kind, so a timeline can be filtered to the follow-ups that were done.
+    record_event(kind=EventKind.TASK, contact=task.contact, company=task.company, deal=task.deal, actor=actor,
                  summary=f"Task {verb}: {task.title}", payload={"task": task.pk, "status": task.status})
 
 

@@ -108,7 +108,7 @@ def test_complete_snooze_reschedule_by_htmx(client, seller, make_contact):
     assert reply.status_code == 200 and reply.content == b"" and "Done: One" in reply["HX-Trigger"]
     one.refresh_from_db()
     assert one.status == TaskStatus.DONE
-    assert Event.objects.filter(contact=contact, summary="Task done: One").exists()
+    assert Event.objects.filter(contact=contact, summary="Task done: One", kind="task").exists()
     assert client.post(reverse("task_snooze", args=[two.pk]), {"until": "3h"}, secure=True, **HTMX).status_code == 200
     bad = client.post(reverse("task_snooze", args=[three.pk]), {"until": "someday"}, secure=True, **HTMX)
     assert bad.status_code == 422 and b"until" in bad.content
