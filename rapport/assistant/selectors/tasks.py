@@ -138,19 +138,28 @@ def overdue_counts(user, *, team_id: int | None) -> list[dict[str, Any]]:
     first: who is behind."""
     from rapport.core.models import Profile
 
+    from ..services.tasks import start_of_day, zone_of
+
     now = timezone.now()
-    end_of_day = now.replace(hour=23, minute=59, second=59)
     members = list(Profile.objects.filter(team_id=team_id, user__is_active=True).select_related("user")
                    .order_by("user__first_name", "user__username")) if team_id else []
     ids = [p.user_id for p in members]
+    # "Due today" ends at each seller's own midnight: a team can span time zones. An all-day
+    # task is due today while its day lasts (due_at holds the day's start).
+    due_today = Q(pk__in=[])
+    for member in members:
+        zone = zone_of(member.user)
+        end = start_of_day(now.astimezone(zone).date() + dt.timedelta(days=1), zone)
+        due_today |= Q(assignee_id=member.user_id, due_at__lt=end) & (
+            Q(all_day=False, due_at__gte=now) | Q(all_day=True, due_at__gt=now - dt.timedelta(days=1)))
     counts = {row["assignee_id"]: row for row in
               visible_to(Task.objects.filter(deleted_at__isnull=True, status=TaskStatus.OPEN,
                                              assignee_id__in=ids), user, owner_field="assignee")
               .values("assignee_id").annotate(
                   open=Count("id"),
                   overdue=Count("id", filter=Q(due_at__lt=now, all_day=False)
-                                | Q(due_at__lt=now - dt.timedelta(days=1), all_day=True)),
-                  today=Count("id", filter=Q(due_at__gte=now, due_at__lte=end_of_day)))}
+                                | Q(due_at__lte=now - dt.timedelta(days=1), all_day=True)),
+                  today=Count("id", filter=due_today))}
     rows = [{"user": p.user, "open": counts.get(p.user_id, {}).get("open", 0),
              "overdue": counts.get(p.user_id, {}).get("overdue", 0),
              "today": counts.get(p.user_id, {}).get("today", 0)} for p in members]

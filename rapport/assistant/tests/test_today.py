@@ -194,3 +194,57 @@ def test_a_short_page_holds_the_most_valuable_lines_of_every_source_and_counts_t
     whole = agenda_for(seller, limit=50)
     assert [line.title for line in whole.lines][4] == "About the lead" and whole.lines[4].value == Decimal("2250")
     assert len(whole.lines) == whole.total == 11
+
+
+def test_who_is_behind_counts_due_today_to_each_sellers_own_midnight(seller, teammate, manager, other_seller):
+    """A team across time zones: Sam in Auckland (UTC+12/13), Tia in UTC. "Due today" ends at
+    each one's own midnight; an all-day task is due today while its day lasts, overdue after."""
+    import zoneinfo
+
+    from rapport.assistant.selectors.agenda import team_overview
+    from rapport.core.models import Profile
+
+    Profile.objects.filter(user=seller).update(time_zone="Pacific/Auckland")
+    seller.profile.refresh_from_db()
+    now = timezone.now()
+
+    def local_midnight(zone_name):
+        zone = zoneinfo.ZoneInfo(zone_name)
+        day = now.astimezone(zone).date() + dt.timedelta(days=1)
+        return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+
+    def due(actor, title, at):
+        return services.create_task(actor=actor, data={"title": title, "due_at": at.isoformat()})
+
+    for actor, zone_name in ((seller, "Pacific/Auckland"), (teammate, "UTC")):
+        midnight = local_midnight(zone_name)
+        if midnight - now > dt.timedelta(minutes=2):
+            due(actor, "Before my midnight", midnight - dt.timedelta(minutes=1))
+        due(actor, "After my midnight", midnight + dt.timedelta(minutes=1))
+        due(actor, "An hour ago", now - dt.timedelta(hours=1))
+        today_local = now.astimezone(zoneinfo.ZoneInfo(zone_name)).date()
+        services.create_task(actor=actor, data={"title": "All day today", "due_date": today_local.isoformat()})
+        services.create_task(actor=actor, data={"title": "All day yesterday",
+                                                "due_date": (today_local - dt.timedelta(days=1)).isoformat()})
+    _task(other_seller, "Another team's")
+    rows = {row["user"].username: row for row in team_overview(manager)}
+    for actor, zone_name in ((seller, "Pacific/Auckland"), (teammate, "UTC")):
+        room = local_midnight(zone_name) - now > dt.timedelta(minutes=2)
+        row = rows[actor.username]
+        assert row["open"] == 4 + room
+        assert row["overdue"] == 2  # an hour ago, and yesterday's all-day task
+        assert row["today"] == 1 + room  # today's all-day task, and the one before midnight
+    assert "otto_seller" not in rows
+
+
+def test_snoozing_to_tomorrow_answers_in_the_sellers_own_time(client, seller):
+    from rapport.core.models import Profile
+
+    Profile.objects.filter(user=seller).update(time_zone="America/New_York")
+    task = _task(seller, "Call back")
+    client.force_login(seller)
+    reply = client.post(reverse("task_snooze", args=[task.pk]), {"until": "tomorrow"}, secure=True, **HTMX)
+    assert reply.status_code == 200
+    assert "Snoozed until" in reply["HX-Trigger"] and "09:00: Call back" in reply["HX-Trigger"]
+    task.refresh_from_db()
+    assert task.snoozed_until.astimezone(dt.UTC).hour in (13, 14)  # 9:00 in New York, summer or winter

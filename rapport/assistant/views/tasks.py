@@ -193,7 +193,8 @@ def task_snooze(request: HttpRequest, task_id: int) -> HttpResponse:
         task = services.snooze_task(actor=request.user, task=task, until=request.POST.get("until"))
     except (ValidationFailed, NotAllowed) as exc:
         return _failed(request, exc)
-    return _done(request, f"Snoozed until {task.snoozed_until:%d %b %H:%M} UTC: {task.title}")
+    until = task.snoozed_until.astimezone(services.zone_of(request.user))  # as the seller reads their clock
+    return _done(request, f"Snoozed until {until:%d %b %H:%M}: {task.title}")
 
 
 @login_required
