@@ -227,3 +227,12 @@ def test_time_to_first_touch_per_seller_and_source_matches(request, viewer, worl
             assert (touch.median_hours, touch.p90_hours) == pytest.approx(nearest_rank(values), abs=1e-6)
         medians = [r.touch.median_hours for r in rows]
         assert medians == sorted(medians, reverse=True)
+
+
+@pytest.mark.parametrize("viewer", ["admin_user", "manager", "seller"])
+def test_the_page_reads_the_same_figures_as_the_single_reports(request, viewer, world):
+    user = request.getfixturevalue(viewer)
+    page = reports.reports_page(user, start=START, end=END, today=TODAY)
+    assert page.report == reports.source_report(user, start=START, end=END, today=TODAY)
+    assert page.by_owner == reports.first_touch_by(user, "owner", start=START, end=END, today=TODAY)
+    assert page.by_source == reports.first_touch_by(user, "source", start=START, end=END, today=TODAY)

@@ -106,12 +106,12 @@ def lead_reports(request: HttpRequest) -> HttpResponse:
     params = {name: request.GET.get(name, "").strip() for name in ("start", "end")}
     context = {"params": params, "report": None, "by_owner": [], "by_source": [], "error": None}
     try:
-        report = report_selectors.source_report(request.user, start=params["start"], end=params["end"])
+        page = report_selectors.reports_page(request.user, start=params["start"], end=params["end"])
         context.update(
-            report=report,
-            params={"start": report.start.isoformat(), "end": report.end.isoformat()},
-            by_owner=report_selectors.first_touch_by(request.user, "owner", start=report.start, end=report.end),
-            by_source=report_selectors.first_touch_by(request.user, "source", start=report.start, end=report.end),
+            report=page.report,
+            params={"start": page.report.start.isoformat(), "end": page.report.end.isoformat()},
+            by_owner=page.by_owner,
+            by_source=page.by_source,
         )
     except ValidationFailed as exc:
         context["error"] = exc.errors
