@@ -1,13 +1,15 @@
 """The Rapport HTTP API (/api/v1/): assembles the routers each app declares in its api.py.
 
 Every error has one of two shapes so clients need one error path:
-- {"detail": "message"} for 401, 403, 404;
+- {"detail": "message"} for 401, 403, 404, 409 and 413;
 - {"detail": [{"loc": ["body" | "query", field, ...], "msg": reason, "type": ...}]} for 422, whether
   the request failed ninja's schema checks or a service's rules.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
@@ -96,6 +98,16 @@ def unreadable_value(request, exc: DjangoValidationError):
         detail = field_errors(request, {"cursor": "this page link is damaged; start again from the first page"})
         return api.create_response(request, {"detail": detail}, status=422)
     raise exc
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_large(request, exc: RequestDataTooBig):
+    # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE before reading it; unhandled, the
+    # client got Django's HTML "Bad Request" page with no reason.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return api.create_response(
+        request, {"detail": f"the request body is larger than {limit:,} bytes: send less at a time"}, status=413
+    )
 
 
 @api.exception_handler(NotVisible)

@@ -191,3 +191,33 @@ def test_sort_by_score_pages_through_scored_leads(api_as, seller, make_contact):
     scores = [item["score"] for item in first["items"] + rest["items"]]
     assert scores == [90, 90, 40, 10] and rest["next_cursor"] is None
     assert ("query", "sort") in field_errors(client.get("/leads", {"sort": "colour"}))
+
+
+def test_a_replayed_batch_creates_nothing_and_the_key_with_another_body_is_a_conflict(api_as, seller):
+    client = api_as(seller)
+    client.client.defaults["HTTP_IDEMPOTENCY_KEY"] = "nightly-sync-7"
+    items = [NEW_LEAD, {**NEW_LEAD, "contact": {"email": "tom@bigco.example"}}, {"title": "no contact"}]
+    first = client.post("/leads/batch", {"items": items})
+    assert first.status_code == 200 and first.json()["created"] == 2
+    again = client.post("/leads/batch", {"items": items})
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Lead.objects.count() == 2
+    changed = client.post("/leads/batch", {"items": items[:1]})
+    assert changed.status_code == 409 and "different request" in changed.json()["detail"]
+    # The batch's key is not a key for a single lead either.
+    assert client.post("/leads", NEW_LEAD).status_code == 409
+    assert Lead.objects.count() == 2 and Contact.objects.count() == 2
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/leads", {**NEW_LEAD, "need": "x" * 3_000_000}),
+    ("/leads/batch", {"items": [{**NEW_LEAD, "need": "y" * 9_000}] * 300}),
+])
+def test_an_oversized_body_is_refused_with_a_reason_and_nothing_is_stored(api_as, seller, path, body):
+    client = api_as(seller)
+    client.client.defaults["HTTP_IDEMPOTENCY_KEY"] = "too-big"
+    response = client.post(path, body)
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+    assert not Lead.objects.exists() and not Contact.objects.exists() and not LeadRequestKey.objects.exists()
