@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -177,6 +178,18 @@ def test_an_oversized_post_is_refused(web_form):
     response = submit(web_form, good_post(web_form, **{"lead.need": "x" * 40_000}))
     assert response.status_code == 413
     assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize("extra_fields", [protection.MAX_FIELDS, 1500])
+def test_a_post_with_too_many_fields_is_refused_and_nothing_is_stored(web_form, extra_fields):
+    # Small enough to pass the size limit: a robot stuffing fields, not a person writing a long message.
+    data = urlencode(good_post(web_form, **{f"f{i}": "" for i in range(extra_fields)}))
+    assert len(data) < protection.max_bytes()
+    response = submit(web_form, data, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    if extra_fields == protection.MAX_FIELDS:
+        assert "too many fields" in response.content.decode()
+    assert not Contact.objects.exists() and not Lead.objects.exists() and not FormSubmission.objects.exists()
 
 
 def test_the_rate_limit_per_address(web_form, settings):
