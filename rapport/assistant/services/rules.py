@@ -90,8 +90,29 @@ def _name(first: str | None, last: str | None, fallback: str) -> str:
     return f"{first or ''} {last or ''}".strip() or fallback
 
 
-def _setting(rule: FollowUpRule, name: str, default: Any) -> Any:
-    return (rule.settings or {}).get(name, default)
+# Each kind's own settings and their values when a rule's `settings` leaves them out.
+KIND_SETTINGS: dict[str, tuple[str, ...]] = {
+    RuleKind.AFTER_MEETING: ("look_back_days",),
+    RuleKind.STALLED_DEAL: (),
+    RuleKind.NEW_CUSTOMER: ("check_in_days",),
+    RuleKind.PURCHASE_INTERVAL: ("min_orders", "give_up_after_intervals"),
+    RuleKind.LEAD_SLA: ("hours_before",),
+}
+SETTING_DEFAULTS: dict[str, Any] = {"look_back_days": 14, "check_in_days": [7, 30, 90], "min_orders": 2,
+                                    "give_up_after_intervals": 3, "hours_before": 4}
+# The lead rule reads its lead time from hours_before, not N days, and its tasks are always high
+# priority: a deadline is at stake.
+USES_DAYS = frozenset(kind for kind in KIND_SETTINGS if kind != RuleKind.LEAD_SLA)
+FIXED_PRIORITY = {RuleKind.LEAD_SLA: TaskPriority.HIGH}
+
+
+def _setting(rule: FollowUpRule, name: str) -> Any:
+    return (rule.settings or {}).get(name, SETTING_DEFAULTS[name])
+
+
+def setting_of(rule: FollowUpRule, name: str) -> Any:
+    """The value a run uses for one of the rule's settings (its default when unset)."""
+    return _setting(rule, name)
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -129,7 +150,7 @@ def _rows(queryset, moments: tuple[int, ...] = ()) -> Iterable[tuple]:
 def after_meeting(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.timeline.models import Activity
 
-    since = now - dt.timedelta(days=int(_setting(rule, "look_back_days", 14)))
+    since = now - dt.timedelta(days=int(_setting(rule, "look_back_days")))
     rows = (Activity.objects.filter(kind="meeting", deleted_at__isnull=True, occurred_at__gte=since,
                                     occurred_at__lte=now)
             .values_list("id", "occurred_at", "owner_id", "team_id", "contact_id", "company_id", "deal_id",
@@ -169,7 +190,7 @@ def stalled_deal(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
 def new_customer(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.sales.models import Order
 
-    offsets = sorted({int(d) for d in _setting(rule, "check_in_days", [7, 30, 90])})
+    offsets = sorted({int(d) for d in _setting(rule, "check_in_days")})
     if not offsets:
         return
     window = dt.timedelta(days=max(rule.days, 1))
@@ -230,8 +251,8 @@ def _intervals_from_orders(min_orders: int, since: dt.datetime):
 def purchase_interval(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.reports.models import CustomerScore
 
-    min_orders = max(int(_setting(rule, "min_orders", 2)), 2)
-    give_up = float(_setting(rule, "give_up_after_intervals", 3))
+    min_orders = max(int(_setting(rule, "min_orders")), 2)
+    give_up = float(_setting(rule, "give_up_after_intervals"))
     since = now - dt.timedelta(days=3 * 365)
     if CustomerScore.objects.filter(contact__isnull=False).exists():
         rows = _intervals_from_scores(min_orders, since)
@@ -261,7 +282,7 @@ def purchase_interval(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
 def lead_sla(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
     from rapport.leads.models import OPEN_STATUSES, Lead
 
-    ahead = now + dt.timedelta(hours=float(_setting(rule, "hours_before", 4)))
+    ahead = now + dt.timedelta(hours=float(_setting(rule, "hours_before")))
     rows = (Lead.objects.filter(first_response_at__isnull=True, response_due_at__lte=ahead,
                                 response_due_at__gte=now - dt.timedelta(days=7), status__in=OPEN_STATUSES,
                                 deleted_at__isnull=True)
@@ -279,7 +300,7 @@ def lead_sla(rule: FollowUpRule, now: dt.datetime) -> Iterable[Found]:
                 reason=(f"{'First response was due' if late else 'First response due'} {due:%Y-%m-%d %H:%M} UTC"
                         f"{f' ({title})' if title else ''}; nobody has answered yet.")[:300],
                 assignee_id=owner, team_id=team, due_at=due, contact_id=contact, company_id=company, lead_id=pk,
-                priority=TaskPriority.HIGH)
+                priority=FIXED_PRIORITY[RuleKind.LEAD_SLA])
         yield key, row[2], build
 
 
@@ -381,8 +402,10 @@ def check_rule_settings(rule: FollowUpRule) -> None:
     if rule.kind not in RULES:
         errors["kind"] = f"unknown rule kind {rule.kind!r}"
     days = settings_.get("check_in_days", [7])
-    if not isinstance(days, list) or not all(isinstance(d, int) and 0 < d <= 3650 for d in days):
-        errors["settings.check_in_days"] = "a list of whole days from 1 to 3650, such as [7, 30, 90]"
+    # An empty list would leave the rule on but making nothing: switching it off says that.
+    if (not isinstance(days, list) or not days
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d <= 3650 for d in days)):
+        errors["settings.check_in_days"] = "one or more whole days from 1 to 3650, such as 7, 30, 90"
     for name, low, high in (("look_back_days", 1, 365), ("hours_before", 0, 24 * 14), ("min_orders", 2, 1000),
                             ("give_up_after_intervals", 1, 100)):
         if name in settings_:
@@ -432,16 +455,13 @@ def run_follow_up_rules(*, now: dt.datetime | None = None, kinds: list[str] | No
     return summary
 
 
-@transaction.atomic
-def update_rule(*, actor, rule: FollowUpRule, data: dict[str, Any], source: str = "web") -> FollowUpRule:
-    """An admin switches a rule on or off or tunes it; settings are checked before saving."""
-    from rapport.core import audit
-    from rapport.core.errors import NotAllowed
-    from rapport.core.visibility import is_admin
+RULE_FIELDS = ("enabled", "days", "settings", "priority")
 
-    if not is_admin(actor):
-        raise NotAllowed("only admins change follow-up rules")
-    errors = {name: "unknown field" for name in set(data) - {"enabled", "days", "settings", "priority"}}
+
+def rule_update_errors(rule: FollowUpRule, data: dict[str, Any]) -> dict[str, str]:
+    """Every reason `data` cannot be saved on the rule, by field (settings as "settings.<name>"),
+    all at once so a form can show each next to its field. Changes nothing."""
+    errors = {name: "unknown field" for name in set(data) - set(RULE_FIELDS)}
     if "priority" in data and data["priority"] not in TaskPriority.values:
         errors["priority"] = f"choose one of: {', '.join(TaskPriority.values)}"
     if "days" in data and (not isinstance(data["days"], int) or isinstance(data["days"], bool)
@@ -451,13 +471,31 @@ def update_rule(*, actor, rule: FollowUpRule, data: dict[str, Any], source: str 
         errors["settings"] = "an object of the rule's settings"
     if "enabled" in data and not isinstance(data["enabled"], bool):
         errors["enabled"] = "true or false"
+    if isinstance(data.get("settings", {}), dict):
+        try:
+            check_rule_settings(FollowUpRule(kind=rule.kind, settings=data.get("settings", rule.settings)))
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    return errors
+
+
+@transaction.atomic
+def update_rule(*, actor, rule: FollowUpRule, data: dict[str, Any], source: str = "web") -> FollowUpRule:
+    """An admin switches a rule on or off or tunes it; every value is checked before anything
+    is saved (ValidationFailed names each field that is wrong), and the change is audited."""
+    from rapport.core import audit
+    from rapport.core.errors import NotAllowed
+    from rapport.core.visibility import is_admin
+
+    if not is_admin(actor):
+        raise NotAllowed("only admins change follow-up rules")
+    errors = rule_update_errors(rule, data)
     if errors:
         raise ValidationFailed(errors)
-    fields = ["enabled", "days", "settings", "priority"]
+    fields = list(RULE_FIELDS)
     before = audit.snapshot(rule, fields)
     for name, value in data.items():
         setattr(rule, name, value)
-    check_rule_settings(rule)
     rule.updated_at = timezone.now()
     rule.save()
     changes = audit.changes_between(before, audit.snapshot(rule, fields))

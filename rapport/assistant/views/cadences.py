@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.core.selectors import audit_history
+from rapport.core.visibility import is_admin
 
 from ..models import CadenceStepKind, EnrolmentStatus
 from ..selectors import cadences as selectors
@@ -59,7 +60,8 @@ def cadence_list(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         raise Http404("No such page") from exc
     return render(request, "assistant/cadence_list.html", {
-        "page": page, "may_define": services.may_define_cadences(request.user)})
+        "page": page, "may_define": services.may_define_cadences(request.user),
+        "may_edit_rules": is_admin(request.user)})
 
 
 @login_required
