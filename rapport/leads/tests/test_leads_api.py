@@ -221,3 +221,18 @@ def test_an_oversized_body_is_refused_with_a_reason_and_nothing_is_stored(api_as
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
     assert not Lead.objects.exists() and not Contact.objects.exists() and not LeadRequestKey.objects.exists()
+
+
+def test_an_edit_refuses_unknown_fields_and_statuses_it_may_not_set(api_as, seller, make_contact):
+    lead = services.create_lead(actor=seller, contact=make_contact(seller), data={"title": "Ten seats"})
+    lead.refresh_from_db()
+    before = (lead.title, lead.status, lead.score, lead.deal_id, lead.first_response_at)
+    client = api_as(seller)
+    # Scores, the deal and the clock are Rapport's to set, not a client's.
+    for field, value in (("score", 99), ("deal", 1), ("first_response_at", "2026-01-01T00:00:00Z"), ("colour", "red")):
+        assert ("body", field) in field_errors(client.patch(f"/leads/{lead.pk}", {"title": "Changed", field: value}))
+    assert ("body", "status") in field_errors(client.patch(f"/leads/{lead.pk}", {"status": "converted"}))
+    assert ("body", "budget_amount") in field_errors(client.patch(f"/leads/{lead.pk}", {"budget_amount": "lots"}))
+    lead.refresh_from_db()
+    assert (lead.title, lead.status, lead.score, lead.deal_id, lead.first_response_at) == before
+    assert before[:2] == ("Ten seats", "new") and before[2] != 99
