@@ -18,6 +18,10 @@ from rapport.core.models import AuditEntry
 from rapport.sales.models import Deal
 from rapport.sales.services import deals as deal_services
 
+# Marked, not only reached through fixtures: pytest-django runs unmarked tests after the
+# transactional ones, which empty the tables and with them the rules the migration ships.
+pytestmark = pytest.mark.django_db
+
 PAGE = reverse("follow_up_rules")
 RUN = reverse("follow_up_rules_run")
 STATUS = reverse("follow_up_rules_status")
