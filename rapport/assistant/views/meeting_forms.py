@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from rapport.core.errors import ValidationFailed
+from rapport.web.forms import ServiceErrors
 
 DURATIONS = [(15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30"),
              (120, "2 hours"), (180, "3 hours"), (240, "4 hours")]
@@ -14,17 +14,11 @@ ERROR_FIELDS = {"starts_at": "date", "ends_at": "duration_minutes", "organiser":
                 "deal": None, "company": None, "status": None, "subject": "subject", "body": "body"}
 
 
-class ServiceErrors:
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        for field, reason in exc.errors.items():
-            name = ERROR_FIELDS.get(field, field)
-            if name in self.fields:
-                self.add_error(name, reason)
-            else:
-                self.add_error(None, f"{field.replace('_', ' ')}: {reason}")
+class MeetingErrors(ServiceErrors):
+    error_fields = ERROR_FIELDS
 
 
-class MeetingForm(ServiceErrors, forms.Form):
+class MeetingForm(MeetingErrors, forms.Form):
     title = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs={"autofocus": True}))
     date = forms.CharField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     start_time = forms.CharField(label="Starts at", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
@@ -60,7 +54,7 @@ class MeetingForm(ServiceErrors, forms.Form):
         }
 
 
-class OutcomeForm(ServiceErrors, forms.Form):
+class OutcomeForm(MeetingErrors, forms.Form):
     note = forms.CharField(label="How did it go?", required=False,
                            widget=forms.Textarea(attrs={"rows": 4, "autofocus": True}))
     next_step = forms.CharField(label="Next step", max_length=300, required=False)
@@ -69,18 +63,18 @@ class OutcomeForm(ServiceErrors, forms.Form):
                                    help_text="Give a date to get a task for the next step on that day")
 
 
-class CancelForm(ServiceErrors, forms.Form):
+class CancelForm(MeetingErrors, forms.Form):
     reason = forms.CharField(label="Reason (sent to no one; kept on the timeline)", max_length=300, required=False)
 
 
-class TemplateForm(ServiceErrors, forms.Form):
+class TemplateForm(MeetingErrors, forms.Form):
     name = forms.CharField(max_length=120, required=False, widget=forms.TextInput(attrs={"autofocus": True}))
     subject = forms.CharField(max_length=200, required=False)
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 10}))
     sharing = forms.ChoiceField(label="Who may use it", choices=[("team", "My team"), ("owner", "Only me")])
 
 
-class ContactEmailForm(ServiceErrors, forms.Form):
+class ContactEmailForm(MeetingErrors, forms.Form):
     template = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     subject = forms.CharField(max_length=200, required=False)
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 12}))

@@ -16,11 +16,11 @@ from django.views.decorators.http import require_POST
 
 from rapport.core.errors import NotAllowed, NotVisible, ValidationFailed
 from rapport.core.selectors import audit_history
+from rapport.web.forms import ServiceErrors
 
 from ..models import Recurrence, TaskPriority, TaskStatus
 from ..selectors import tasks as selectors
 from ..services import tasks as services
-from .meeting_forms import ServiceErrors
 from .tasks import SNOOZE_CHOICES
 
 # Service field -> the form field where its error belongs (None: above the form).
@@ -29,6 +29,8 @@ ERROR_FIELDS = {"due_at": "due_date", "status": None, "contact": None, "company"
 
 class TaskForm(ServiceErrors, forms.Form):
     """Collects text only: the task services judge every value (and who may be given the task)."""
+
+    error_fields = ERROR_FIELDS
 
     title = forms.CharField(required=False, widget=forms.TextInput(attrs={"maxlength": 200}))
     due_date = forms.CharField(label="Due on", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -48,14 +50,6 @@ class TaskForm(ServiceErrors, forms.Form):
     def __init__(self, *args, assignees=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].widget.choices = [(str(u.pk), u.get_full_name() or u.username) for u in assignees]
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        for field, reason in exc.errors.items():
-            name = ERROR_FIELDS.get(field, field)
-            if name in self.fields:
-                self.add_error(name, reason)
-            else:
-                self.add_error(None, f"{field.replace('_', ' ')}: {reason}")
 
     def changes(self, task) -> dict:
         """What the person changed, as the service's data: only changed fields are sent, so

@@ -3,20 +3,11 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from rapport.core.migration_tools import refresh_sqlite_statistics
 
-def refresh_statistics(apps, schema_editor):
-    """SQLite: give the new index statistics like the others have. Without them the planner keeps
-    answering a report's period through lead_status_idx, one status at a time, reading every lead
-    row of the period from the table."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-        if cursor.fetchone() is None:
-            return  # never analysed: every index is on the same footing
-        cursor.execute("PRAGMA analysis_limit=1000")
-        cursor.execute("ANALYZE leads_lead")
+# Without fresh statistics SQLite keeps answering a report's period through lead_status_idx,
+# one status at a time, reading every lead row of the period from the table.
+refresh_statistics = refresh_sqlite_statistics("leads_lead")
 
 
 class Migration(migrations.Migration):

@@ -4,31 +4,26 @@ from __future__ import annotations
 
 from django import forms
 
-from rapport.core.errors import ValidationFailed
 from rapport.sales.models import ProductCategory
+from rapport.web.forms import ServiceErrors
 
 from ..models import Authority, BudgetBand, LeadSource, PurchaseTimeline
 
 
-class ServiceErrorsMixin:
-    """A service error lands next to the field it names (`contact.email` → `email`), the rest above the form."""
+class LeadErrors(ServiceErrors):
+    """A contact's error on the lead form (`contact.email`) belongs next to its field (`email`)."""
 
     aliases: dict[str, str] = {}
 
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        for field, reason in exc.errors.items():
-            name = self.aliases.get(field, field)
-            if name in self.fields:
-                self.add_error(name, reason)
-            else:
-                self.add_error(None, f"{field.replace('_', ' ').replace('.', ' ')}: {reason}")
+    def field_for_error(self, name: str) -> str | None:
+        return self.aliases.get(name, name)
 
 
 def _choices(enum) -> list[tuple[str, str]]:
     return [(value, "—" if not value else label) for value, label in enum.choices]
 
 
-class LeadFactsForm(ServiceErrorsMixin, forms.Form):
+class LeadFactsForm(LeadErrors, forms.Form):
     title = forms.CharField(label="What they asked about", required=False, max_length=200)
     source = forms.ChoiceField(label="Source", choices=LeadSource.choices, initial=LeadSource.MANUAL)
     campaign = forms.CharField(label="Campaign", required=False, max_length=200)
@@ -81,7 +76,7 @@ class NewLeadForm(LeadFactsForm):
     field_order = ["contact_id", "email", "first_name", "last_name", "company_name", "title"]
 
 
-class ConvertForm(ServiceErrorsMixin, forms.Form):
+class ConvertForm(LeadErrors, forms.Form):
     pipeline = forms.ChoiceField(label="Pipeline")
     name = forms.CharField(label="Deal name", required=False, max_length=200)
     amount = forms.CharField(label="Amount", required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
@@ -96,7 +91,7 @@ class ConvertForm(ServiceErrorsMixin, forms.Form):
         self.fields["pipeline"].choices = [(str(p.pk), p.name) for p in pipelines]
 
 
-class DisqualifyForm(ServiceErrorsMixin, forms.Form):
+class DisqualifyForm(LeadErrors, forms.Form):
     reason = forms.ChoiceField(label="Reason", required=False)  # the service names a missing one
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 

@@ -3,20 +3,11 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from rapport.core.migration_tools import refresh_sqlite_statistics
 
-def refresh_statistics(apps, schema_editor):
-    """SQLite: give the new indexes statistics like the others have. Without them the planner
-    guesses that an index finds about ten rows per team and answers "team OR own" by reading the
-    whole team (measured: seconds on a million contacts instead of milliseconds)."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
-        if cursor.fetchone() is None:
-            return  # never analysed: every index is on the same footing
-        cursor.execute("PRAGMA analysis_limit=1000")
-        cursor.execute("ANALYZE people_contact")
+# Without fresh statistics SQLite guesses that an index finds about ten rows per team and answers
+# "team OR own" by reading the whole team (seconds on a million contacts instead of milliseconds).
+refresh_statistics = refresh_sqlite_statistics("people_contact")
 
 
 class Migration(migrations.Migration):

@@ -5,21 +5,15 @@ from __future__ import annotations
 from django import forms
 from django.urls import reverse_lazy
 
-from rapport.core.errors import ValidationFailed
+from rapport.web.forms import ServiceErrors
 
 from ...models import DealRole
 
 
-class ServiceErrorsMixin:
-    """Service errors land next to the field they name, the rest above the form."""
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        for field, reason in exc.errors.items():
-            name = field.split(".")[-1] if field.startswith("contacts.") else field
-            if name in self.fields:
-                self.add_error(name, reason)
-            else:
-                self.add_error(None, f"{field.replace('_', ' ')}: {reason}")
+class DealErrors(ServiceErrors):
+    def field_for_error(self, name: str) -> str | None:
+        # A deal contact's error (contacts.3.role) belongs next to that contact's field.
+        return name.split(".")[-1] if name.startswith("contacts.") else name
 
 
 def _date_input() -> forms.DateInput:
@@ -27,7 +21,7 @@ def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"})
 
 
-class DealForm(ServiceErrorsMixin, forms.Form):
+class DealForm(DealErrors, forms.Form):
     name = forms.CharField(label="Deal name", required=False, max_length=200)
     company_name = forms.CharField(
         label="Company", required=False, max_length=200,
@@ -75,7 +69,7 @@ class DealForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
-class LineItemForm(ServiceErrorsMixin, forms.Form):
+class LineItemForm(DealErrors, forms.Form):
     product = forms.ChoiceField(label="Product", required=False)
     description = forms.CharField(label="Description", required=False, max_length=300,
                                   help_text="Blank with a product: the product's name.")
@@ -102,7 +96,7 @@ class LineItemForm(ServiceErrorsMixin, forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v not in ("", None)}
 
 
-class LineEditForm(ServiceErrorsMixin, forms.Form):
+class LineEditForm(DealErrors, forms.Form):
     description = forms.CharField(label="Description", required=False, max_length=300)
     quantity = forms.CharField(label="Quantity", required=False,
                                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}))
@@ -118,7 +112,7 @@ class LineEditForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
-class CloseForm(ServiceErrorsMixin, forms.Form):
+class CloseForm(DealErrors, forms.Form):
     reason = forms.ChoiceField(label="Reason", required=False)
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -13,6 +13,7 @@ from django import forms
 
 from rapport.core.errors import ValidationFailed
 from rapport.core.models import Role
+from rapport.web.forms import ServiceErrors
 
 BLANK_PRICE_ROWS = 3
 MAX_PRICE_ROWS = 60
@@ -28,17 +29,6 @@ def _currency_input() -> forms.TextInput:
 
 def _amount_input() -> forms.TextInput:
     return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
-
-
-class ServiceErrors:
-    """Service errors next to the field they name; the rest above the form."""
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        for field, reason in exc.errors.items():
-            if field in self.fields:
-                self.add_error(field, reason)
-            else:
-                self.add_error(None, f"{field.replace('_', ' ')}: {reason}")
 
 
 class ProductForm(ServiceErrors, forms.Form):
