@@ -49,7 +49,10 @@ def tracked_links_in(text: str, contact: Contact) -> str:
     so a contact who follows a link from our e-mail is known on arrival. Links elsewhere are
     left alone: the token is for our own pages only."""
     from ..models import TrackedSite
-    from .tracking import origin_of
+
+    def origin_of(url: str) -> str:  # as the collector compares them (tracking imports this module)
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
 
     origins = {origin.lower() for site in TrackedSite.objects.filter(active=True, deleted_at__isnull=True)
                for origin in site.origins}
