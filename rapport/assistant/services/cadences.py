@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.core import audit
@@ -203,11 +203,18 @@ def enrol_contact(*, actor, cadence: Cadence, contact, source: str = "web",
     first = cadence.steps.order_by("position").first()
     if first is None:
         raise ValidationFailed({"cadence": "this cadence has no steps"})
+    already = ValidationFailed({"contact": "already enrolled in this cadence"})
     if CadenceEnrolment.objects.filter(cadence=cadence, contact=contact, status=EnrolmentStatus.ACTIVE).exists():
-        raise ValidationFailed({"contact": "already enrolled in this cadence"})
-    enrolment = CadenceEnrolment.objects.create(
-        cadence=cadence, contact=contact, owner=actor, team_id=team_id_for_owner(actor), enrolled_by=actor,
-        enrolled_at=now, next_position=0, next_step_at=now + dt.timedelta(days=first.wait_days))
+        raise already
+    try:
+        # Two people enrolling the same contact at the same moment both pass the check above;
+        # the database's one-active-enrolment constraint lets one in, and the other hears why.
+        with transaction.atomic():
+            enrolment = CadenceEnrolment.objects.create(
+                cadence=cadence, contact=contact, owner=actor, team_id=team_id_for_owner(actor), enrolled_by=actor,
+                enrolled_at=now, next_position=0, next_step_at=now + dt.timedelta(days=first.wait_days))
+    except IntegrityError as exc:
+        raise already from exc
     audit.audit_created(actor=actor, instance=enrolment, fields=["cadence", "contact", "owner"], source=source)
     return enrolment
 

@@ -192,3 +192,22 @@ def test_stopping_by_hand_keeps_the_reason_and_refuses_a_long_one(cadence, selle
     cadences.stop_enrolment(actor=seller, enrolment=enrolment, reason="  ")
     enrolment.refresh_from_db()
     assert enrolment.status == EnrolmentStatus.STOPPED and enrolment.stop_reason == "stopped by hand"
+
+
+def test_two_people_enrolling_a_contact_at_once_get_one_enrolment_and_a_clear_reason(
+        seller, teammate, make_contact, cadence, monkeypatch):
+    """Both pass the "already enrolled?" check; the database lets one in and the other is told."""
+    contact = make_contact(seller)
+    real_filter = CadenceEnrolment.objects.filter
+
+    def the_check_misses_the_other_enrolment(*args, **kwargs):
+        found = real_filter(*args, **kwargs)
+        return found.none() if kwargs.get("status") == EnrolmentStatus.ACTIVE else found
+
+    cadences.enrol_contact(actor=seller, cadence=cadence, contact=contact)
+    monkeypatch.setattr(CadenceEnrolment.objects, "filter", the_check_misses_the_other_enrolment)
+    with pytest.raises(ValidationFailed) as error:
+        cadences.enrol_contact(actor=teammate, cadence=cadence, contact=contact)
+    assert error.value.errors == {"contact": "already enrolled in this cadence"}
+    monkeypatch.undo()
+    assert CadenceEnrolment.objects.filter(contact=contact).count() == 1
