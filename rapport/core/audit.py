@@ -71,3 +71,20 @@ def audit_created(*, actor, instance: models.Model, fields: list[str], source: s
         changes={k: [None, v] for k, v in after.items() if v not in (None, "", [], {})},
         source=source,
     )
+
+
+def save_changes(*, actor, instance: models.Model, values: dict[str, Any], fields: list[str],
+                 source: str = "web") -> dict[str, list[Any]]:
+    """Apply already-validated `values` to `instance`, stamp `updated_at`, save it, and write one
+    update entry with what really changed (none when nothing did). Returns those changes."""
+    from django.utils import timezone
+
+    before = snapshot(instance, fields)
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.updated_at = timezone.now()
+    instance.save()
+    changes = changes_between(before, snapshot(instance, fields))
+    if changes:
+        audit(actor=actor, action=AuditAction.UPDATE, instance=instance, changes=changes, source=source)
+    return changes

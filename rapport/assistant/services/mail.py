@@ -168,15 +168,8 @@ def create_template(*, actor, data: dict[str, Any], source: str = "web") -> Emai
 @transaction.atomic
 def update_template(*, actor, template: EmailTemplate, data: dict[str, Any], source: str = "web") -> EmailTemplate:
     check_may_change_template(actor, template)
-    cleaned = _clean_template(data, instance=template)
-    before = audit.snapshot(template, TEMPLATE_FIELDS)
-    for name, value in cleaned.items():
-        setattr(template, name, value)
-    template.updated_at = timezone.now()
-    template.save()
-    changes = audit.changes_between(before, audit.snapshot(template, TEMPLATE_FIELDS))
-    if changes:
-        audit.audit(actor=actor, action=AuditAction.UPDATE, instance=template, changes=changes, source=source)
+    audit.save_changes(actor=actor, instance=template, values=_clean_template(data, instance=template),
+                       fields=TEMPLATE_FIELDS, source=source)
     return template
 
 

@@ -492,13 +492,5 @@ def update_rule(*, actor, rule: FollowUpRule, data: dict[str, Any], source: str 
     errors = rule_update_errors(rule, data)
     if errors:
         raise ValidationFailed(errors)
-    fields = list(RULE_FIELDS)
-    before = audit.snapshot(rule, fields)
-    for name, value in data.items():
-        setattr(rule, name, value)
-    rule.updated_at = timezone.now()
-    rule.save()
-    changes = audit.changes_between(before, audit.snapshot(rule, fields))
-    if changes:
-        audit.audit(actor=actor, action=AuditAction.UPDATE, instance=rule, changes=changes, source=source)
+    audit.save_changes(actor=actor, instance=rule, values=data, fields=list(RULE_FIELDS), source=source)
     return rule

@@ -160,15 +160,8 @@ def create_rule(*, actor, data: dict[str, Any], source: str = "web") -> Assignme
 @transaction.atomic
 def update_rule(*, actor, rule: AssignmentRule, data: dict[str, Any], source: str = "web") -> AssignmentRule:
     _require_admin(actor)
-    cleaned = clean_rule(data, instance=rule)
-    before = audit.snapshot(rule, RULE_FIELDS)
-    for name, value in cleaned.items():
-        setattr(rule, name, value)
-    rule.updated_at = timezone.now()
-    rule.save()
-    changes = audit.changes_between(before, audit.snapshot(rule, RULE_FIELDS))
-    if changes:
-        audit.audit(actor=actor, action=AuditAction.UPDATE, instance=rule, changes=changes, source=source)
+    audit.save_changes(actor=actor, instance=rule, values=clean_rule(data, instance=rule), fields=RULE_FIELDS,
+                       source=source)
     return rule
 
 

@@ -42,14 +42,8 @@ def create_fit_rule(*, actor, data: dict[str, Any], source_label: str = "web") -
 def update_fit_rule(*, actor, rule: FitRule, data: dict[str, Any], source_label: str = "web") -> FitRule:
     _require_editor(actor)
     rule = FitRule.objects.select_for_update().get(pk=rule.pk, deleted_at__isnull=True)
-    before = audit.snapshot(rule, RULE_FIELDS)
-    for name, value in clean_fit_rule(data, instance=rule).items():
-        setattr(rule, name, value)
-    rule.updated_at = timezone.now()
-    rule.save()
-    changes = audit.changes_between(before, audit.snapshot(rule, RULE_FIELDS))
-    if changes:
-        audit.audit(actor=actor, action=AuditAction.UPDATE, instance=rule, changes=changes, source=source_label)
+    audit.save_changes(actor=actor, instance=rule, values=clean_fit_rule(data, instance=rule), fields=RULE_FIELDS,
+                       source=source_label)
     return rule
 
 
