@@ -28,15 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_common import percentile, setup_django  # noqa: E402 - found through the path above
+
 TARGET_P95_MS = 100.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 def build(*, tasks: int, seed: int) -> float:
@@ -115,19 +110,7 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
 
-    db_path = ROOT / "var" / "bench" / "agenda.sqlite3"
-    if "DATABASE_URL" not in os.environ:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        if args.rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ.setdefault("RAPPORT_DEBUG", "true")
-
-    import django
-
-    django.setup()
+    setup_django("agenda.sqlite3", rebuild=args.rebuild)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command

@@ -32,21 +32,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_common import percentile, setup_django  # noqa: E402 - found through the path above
+
 TARGET_P95_MS = 150.0
 PIPELINE = "Benchmark board"
 STAGES = [("Lead in", 10, 0.40), ("Qualified", 25, 0.25), ("Proposal", 50, 0.17), ("Negotiation", 75, 0.11),
           ("Commitment", 90, 0.07)]
 CURRENCIES = [("EUR", 0.85), ("USD", 0.10), ("GBP", 0.05)]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 def load_averages() -> str:
@@ -190,19 +184,7 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true", help="Print the query plans of each case")
     args = parser.parse_args()
 
-    db_path = ROOT / "var" / "bench" / "board.sqlite3"
-    if "DATABASE_URL" not in os.environ:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        if args.rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ.setdefault("RAPPORT_DEBUG", "true")
-
-    import django
-
-    django.setup()
+    setup_django("board.sqlite3", rebuild=args.rebuild)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command

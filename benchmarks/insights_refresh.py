@@ -38,6 +38,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_common import setup_django  # noqa: E402 - found through the path above
+
 TARGET_SECONDS = 60.0
 AS_OF = dt.date(2025, 12, 31)
 DAYS = 730  # two years of orders before AS_OF
@@ -243,22 +247,23 @@ def build(customers: int, orders: int, seed: int) -> float:
                              valid_from=dt.date(2024 + (m // 12), m % 12 + 1, 1)) for m in range(-12, 24)])
         pipeline = Pipeline.objects.filter(kind=PipelineKind.NEW_BUSINESS).first()
         stages = list(Stage.objects.filter(pipeline=pipeline).values_list("id", flat=True))
-        d_contact = rng.choice(customers, OPEN_DEALS, replace=False)
-        stage_days = rng.integers(0, 90, OPEN_DEALS)
-        activity_days = np.where(rng.random(OPEN_DEALS) < 0.2, rng.integers(30, 120, OPEN_DEALS),
-                                 rng.integers(0, 10, OPEN_DEALS))
+        open_deals = min(OPEN_DEALS, customers)  # a small --customers run has fewer customers than that
+        d_contact = rng.choice(customers, open_deals, replace=False)
+        stage_days = rng.integers(0, 90, open_deals)
+        activity_days = np.where(rng.random(open_deals) < 0.2, rng.integers(30, 120, open_deals),
+                                 rng.integers(0, 10, open_deals))
         first_deal = (Deal.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
         Writer(Deal).insert({
-            "id": np.arange(first_deal, first_deal + OPEN_DEALS), "name": repeat("Bench deal"),
+            "id": np.arange(first_deal, first_deal + open_deals), "name": repeat("Bench deal"),
             "owner_id": seller_ids[k_seller][d_contact], "team_id": seller_team[k_seller][d_contact],
             "company_id": [int(c) or None for c in company[d_contact].tolist()],
-            "pipeline_id": repeat(pipeline.pk), "stage_id": np.array(stages)[rng.integers(0, len(stages), OPEN_DEALS)],
+            "pipeline_id": repeat(pipeline.pk), "stage_id": np.array(stages)[rng.integers(0, len(stages), open_deals)],
             "amount": repeat(1000), "currency": repeat("EUR"), "status": repeat("open"),
             "stage_entered_at": text_times(end - stage_days * 86400),
             "last_activity_at": text_times(end - activity_days * 86400),
             "created_at": repeat(now_text), "updated_at": repeat(now_text),
         })
-        Writer(DealContact).insert({"deal_id": np.arange(first_deal, first_deal + OPEN_DEALS),
+        Writer(DealContact).insert({"deal_id": np.arange(first_deal, first_deal + open_deals),
                                     "contact_id": ids[d_contact], "role": repeat("other")})
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA analysis_limit=1000")
@@ -277,19 +282,7 @@ def main() -> int:
     parser.add_argument("--build-only", action="store_true")
     args = parser.parse_args()
 
-    db_path = ROOT / "var" / "bench" / f"insights_refresh_{args.customers}.sqlite3"
-    if "DATABASE_URL" not in os.environ:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        if args.rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ.setdefault("RAPPORT_DEBUG", "true")
-
-    import django
-
-    django.setup()
+    db_path = setup_django(f"insights_refresh_{args.customers}.sqlite3", rebuild=args.rebuild)
     from django.core.management import call_command
 
     from rapport.people.models import Contact
@@ -302,7 +295,7 @@ def main() -> int:
         print(f"Built in {build_seconds:.0f} s.")
     else:
         build_seconds = None
-        print(f"Reusing {db_path.name if 'sqlite' in os.environ['DATABASE_URL'] else 'the database'} "
+        print(f"Reusing {db_path.name if db_path else 'the database'} "
               "(--rebuild to build it again).")
     orders = Order.objects.count()
     customers = Contact.objects.count()

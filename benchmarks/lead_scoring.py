@@ -35,6 +35,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_common import setup_django  # noqa: E402 - found through the path above
+
 TARGET_SECONDS = 60.0
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 DAY = 86_400
@@ -238,20 +242,8 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true", help="Build the database again")
     args = parser.parse_args()
 
-    db_path = ROOT / "var" / "bench" / f"lead_scoring_{args.leads}.sqlite3"
-    own_database = "DATABASE_URL" not in os.environ
-    if own_database:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        if args.rebuild:
-            for suffix in ("", "-wal", "-shm", ".ready"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ.setdefault("RAPPORT_DEBUG", "true")
-
-    import django
-
-    django.setup()
+    db_path = setup_django(f"lead_scoring_{args.leads}.sqlite3", rebuild=args.rebuild, also_remove=(".ready",))
+    own_database = db_path is not None
     from django.core.management import call_command
     from django.db import connection
 
@@ -260,11 +252,12 @@ def main() -> int:
     from rapport.sales.models import ProductCategory
 
     call_command("migrate", verbosity=0)
-    ready = Path(f"{db_path}.ready")
+    ready = Path(f"{db_path}.ready") if own_database else None  # marks our own file as fully built
     built = {"build_seconds": None}
-    if not own_database or not ready.exists() or not Lead.objects.exists():
+    if ready is None or not ready.exists() or not Lead.objects.exists():
         built = build(args.leads)
-        ready.write_text(json.dumps(built))
+        if ready is not None:
+            ready.write_text(json.dumps(built))
     categories = list(ProductCategory.objects.order_by("id").values_list("id", flat=True))
     set_up_scoring(categories)
 

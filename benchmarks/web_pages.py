@@ -26,20 +26,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_common import percentile, setup_django  # noqa: E402 - found through the path above
+
 TARGET_P95_MS = 100.0
 LAST_NAME_PREFIXES = ["smi", "joh", "wil", "bro", "mil", "tay", "mül", "sch", "gar", "rod", "ros", "sil", "san",
                       "sat", "tan", "sha", "pat", "mar", "and", "jan", "dub", "ber", "lar", "kat", "nak"]
 COMPANY_PREFIXES = ["north", "blue", "kestrel", "summit", "harbor", "cedar", "nova", "atlas", "falcon", "maple"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 def main() -> int:
@@ -52,19 +46,7 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true", help="Print the query plans of each page")
     args = parser.parse_args()
 
-    db_path = ROOT / "var" / "bench" / "web_pages.sqlite3"
-    if "DATABASE_URL" not in os.environ:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        if args.rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ.setdefault("RAPPORT_DEBUG", "true")
-
-    import django
-
-    django.setup()
+    setup_django("web_pages.sqlite3", rebuild=args.rebuild)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
